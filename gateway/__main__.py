@@ -1,0 +1,28 @@
+"""`python -m gateway`: serve the API on LX_HOST:LX_PORT with one worker per device."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import Settings, SettingsError
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LX_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"configuration error: {exc}")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Every error leaves the gateway in the contract's envelope, with a fitting HTTP status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from protocol.errors import ErrorBody, ErrorCode, ErrorInfo, ServiceError
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.MODEL_NOT_FOUND: 404,
+    ErrorCode.DOWNLOAD_REQUIRED: 409,
+    ErrorCode.INSUFFICIENT_MEMORY: 507,
+    ErrorCode.UNSUPPORTED_DEVICE: 400,
+    ErrorCode.LOADING_TIMEOUT: 504,
+    ErrorCode.INFERENCE_ERROR: 500,
+    ErrorCode.CONFIGURATION_ERROR: 400,
+    ErrorCode.LICENSE_ERROR: 403,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.SESSION_NOT_FOUND: 404,
+    ErrorCode.MODEL_NOT_LOADED: 409,
+    ErrorCode.INVALID_AUDIO: 400,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.WORKER_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+
+
+def error_response(error: ServiceError, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        msgspec.json.encode(error.body()),
+        status_code=HTTP_STATUS.get(error.code, 500),
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def as_service_error(code: str, message: str, details: dict[str, Any]) -> ServiceError:
+    """An error reported by a worker, with its code checked against the ones we know."""
+    try:
+        known = ErrorCode(code)
+    except ValueError:
+        known = ErrorCode.INTERNAL_ERROR
+    return ServiceError(known, message, details)
+
+
+async def on_service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return error_response(exc)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
+        exc.status_code, ErrorCode.INVALID_REQUEST
+    )
+    body = ErrorBody(
+        error=ErrorInfo(
+            code=code.value,
+            message=str(exc.detail),
+            details={"path": request.url.path, "method": request.method},
+        )
+    )
+    return Response(
+        msgspec.json.encode(body),
+        status_code=exc.status_code,
+        media_type="application/json",
+        headers=exc.headers,
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(
+        ServiceError(
+            ErrorCode.INTERNAL_ERROR,
+            "The gateway hit an unexpected error; it has been logged.",
+            {"type": type(exc).__name__},
+        )
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ServiceError: on_service_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,20 @@
+"""Liveness of the gateway and its workers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.http_io import json_response
+from gateway.services import services
+from protocol.api import HealthzResponse
+
+
+async def healthz(request: Request) -> Response:
+    workers = services(request).pool.summaries()
+    ok = bool(workers) and all(w.state in ("ready", "busy") for w in workers)
+    return json_response(HealthzResponse(status="ok" if ok else "degraded", workers=workers))
+
+
+routes = [Route("/healthz", healthz, methods=["GET"])]

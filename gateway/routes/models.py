@@ -1,0 +1,48 @@
+"""Model lifecycle routes: load, unload, status. Model ids keep their slash (`org/name`)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.http_io import decode_json, json_response, read_body
+from gateway.services import services
+from protocol.api import LoadModelRequest, ModelsStatusResponse
+from protocol.errors import ErrorCode
+
+_JSON_LIMIT = 64 * 1024
+
+
+async def load_model(request: Request) -> Response:
+    svc = services(request)
+    model_id = request.path_params["model_id"]
+    body = await read_body(request, _JSON_LIMIT)
+    load_request = decode_json(body, LoadModelRequest, ErrorCode.CONFIGURATION_ERROR)
+    sid = request.query_params.get("session_id")
+    answer = await svc.models.load(model_id, load_request, sid)
+    return json_response(answer, 200 if answer.status == "loaded" else 202)
+
+
+async def unload_model(request: Request) -> Response:
+    svc = services(request)
+    answer = await svc.models.unload(request.path_params["model_id"])
+    return json_response(answer)
+
+
+async def models_status(request: Request) -> Response:
+    svc = services(request)
+    statuses = svc.models.statuses()
+    body = ModelsStatusResponse(
+        asr_models=[s for s in statuses if svc.models.record(s.model_id).kind == "asr"],
+        mt_models=[s for s in statuses if svc.models.record(s.model_id).kind == "mt"],
+        system_resources=await svc.monitor.snapshot(),
+    )
+    return json_response(body)
+
+
+routes = [
+    Route("/api/models/status", models_status, methods=["GET"]),
+    Route("/api/models/{model_id:path}/load", load_model, methods=["POST"]),
+    Route("/api/models/{model_id:path}/unload", unload_model, methods=["POST"]),
+]

@@ -1,0 +1,1 @@
+"""Sessions: per-session model configuration, its validation and its persistence."""

@@ -1,0 +1,63 @@
+"""Error codes and the error body every HTTP error and failure event carries.
+
+The first eight codes are the contract's; the rest cover failures the contract has
+no code for (each is listed in the README).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+
+class ErrorCode(StrEnum):
+    # The contract's model error codes.
+    MODEL_NOT_FOUND = "MODEL_NOT_FOUND"
+    DOWNLOAD_REQUIRED = "DOWNLOAD_REQUIRED"
+    INSUFFICIENT_MEMORY = "INSUFFICIENT_MEMORY"
+    UNSUPPORTED_DEVICE = "UNSUPPORTED_DEVICE"
+    LOADING_TIMEOUT = "LOADING_TIMEOUT"
+    INFERENCE_ERROR = "INFERENCE_ERROR"
+    CONFIGURATION_ERROR = "CONFIGURATION_ERROR"
+    LICENSE_ERROR = "LICENSE_ERROR"
+    # Extensions: no contract code fits these.
+    INVALID_REQUEST = "INVALID_REQUEST"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
+    MODEL_NOT_LOADED = "MODEL_NOT_LOADED"
+    INVALID_AUDIO = "INVALID_AUDIO"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    WORKER_UNAVAILABLE = "WORKER_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class ErrorInfo(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """The contract's error envelope: `{"error": {"code", "message", "details"}}`."""
+
+    error: ErrorInfo
+
+
+class ServiceError(Exception):
+    """A failure with a contract error code; the gateway turns it into the envelope."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(
+            error=ErrorInfo(code=self.code.value, message=self.message, details=self.details)
+        )

@@ -1,0 +1,89 @@
+"""WebSocket events: the contract's envelope `{v, t, sid, data}` and each event's data."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from protocol.ipc import ModelKind
+
+ENVELOPE_VERSION = 1
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    v: int = ENVELOPE_VERSION
+    t: str
+    sid: str | None = None
+    data: Any
+
+
+class _EventData(msgspec.Struct, kw_only=True, omit_defaults=True):
+    pass
+
+
+class ModelLoadStarted(_EventData):
+    model_id: str
+    model_type: ModelKind
+    estimated_load_time_ms: float
+    memory_required_mb: float
+    device: str = ""
+    worker_id: str = ""
+
+
+class ModelLoadProgress(_EventData):
+    model_id: str
+    progress: float
+    stage: str
+    memory_used_mb: float
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+
+
+class ModelLoadCompleted(_EventData):
+    model_id: str
+    model_type: ModelKind
+    load_time_ms: float
+    memory_usage_mb: float
+    ready_for_inference: bool
+    device: str = ""
+    worker_id: str = ""
+
+
+class ModelLoadFailed(_EventData):
+    model_id: str
+    error_code: str
+    error_message: str
+    suggestions: list[str]
+    required_mb: float | None = None
+    available_mb: float | None = None
+
+
+class ModelUnloaded(_EventData):
+    model_id: str
+    memory_freed_mb: float
+    reason: str
+
+
+class WorkerChanged(_EventData):
+    worker_id: str
+    device: str
+    state: str
+    pid: int | None = None
+    reason: str = ""
+
+
+EventName = Literal[
+    "model.load.started",
+    "model.load.progress",
+    "model.load.completed",
+    "model.load.failed",
+    "model.unloaded",
+    "worker.ready",
+    "worker.lost",
+    "worker.restarting",
+]
+
+
+def envelope(t: EventName, data: _EventData, sid: str | None = None) -> Envelope:
+    return Envelope(t=t, sid=sid, data=data)

@@ -1,0 +1,228 @@
+"""Messages between the gateway and its workers (msgpack over ZeroMQ).
+
+Every message is a tagged Struct; each direction has one union, so one decode both
+validates and dispatches. Requests carry `request_id`; replies and events echo it.
+Audio travels as its own ZeroMQ frame after the message, never inside msgpack.
+New fields are appended with defaults so older peers still decode.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+ModelKind = Literal["asr", "mt"]
+LoadStage = Literal["resolving", "downloading", "loading_weights", "warming_up"]
+
+
+class _Message(msgspec.Struct, tag=True, kw_only=True, omit_defaults=True):
+    pass
+
+
+# ---------------------------------------------------------------- shared shapes
+
+
+class MemoryInfo(msgspec.Struct, kw_only=True):
+    """Memory of the device a worker owns, and of the worker process itself (MiB)."""
+
+    total_mb: float
+    available_mb: float
+    process_rss_mb: float
+    device_used_mb: float = 0.0
+
+
+class ModelSource(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where a worker finds a model's files: bundled, a local path, or a hub repository."""
+
+    bundled: bool = False
+    repo_id: str | None = None
+    revision: str | None = None
+    local_path: str | None = None
+
+
+class LoadedModel(msgspec.Struct, kw_only=True, omit_defaults=True):
+    model_id: str
+    kind: ModelKind
+    device: str
+    compute_type: str
+    loaded_at: str
+    memory_usage_mb: float
+    load_time_ms: float
+    inference_count: int = 0
+    inference_errors: int = 0
+    in_flight: int = 0
+
+
+class Segment(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: int
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    words: list[Word] | None = None
+
+
+class Word(msgspec.Struct, kw_only=True):
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+class TranscribeOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
+    language: str | None = None
+    task: Literal["transcribe", "translate"] = "transcribe"
+    beam_size: int = 5
+    best_of: int = 5
+    temperature: float = 0.0
+    compression_ratio_threshold: float = 2.4
+    logprob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+    condition_on_previous_text: bool = True
+    initial_prompt: str | None = None
+    word_timestamps: bool = False
+    vad_filter: bool = False
+
+
+# ---------------------------------------------------------------- gateway -> worker
+
+
+class LoadModel(_Message):
+    request_id: str
+    model_id: str
+    kind: ModelKind
+    source: ModelSource
+    compute_type: str = "default"
+    cpu_threads: int = 0
+    warmup: bool = True
+
+
+class UnloadModel(_Message):
+    request_id: str
+    model_id: str
+
+
+class StatusRequest(_Message):
+    request_id: str
+
+
+class Transcribe(_Message):
+    """Audio follows as the next frame: any container PyAV reads, or raw PCM."""
+
+    request_id: str
+    model_id: str
+    audio_format: Literal["container", "pcm_s16le_16k"] = "container"
+    options: TranscribeOptions = msgspec.field(default_factory=TranscribeOptions)
+
+
+class Shutdown(_Message):
+    reason: str = ""
+
+
+GatewayMessage = LoadModel | UnloadModel | StatusRequest | Transcribe | Shutdown
+
+
+# ---------------------------------------------------------------- worker -> gateway
+
+
+class Hello(_Message):
+    worker_id: str
+    device: str
+    pid: int
+    host: str
+    memory: MemoryInfo
+    version: int = PROTOCOL_VERSION
+    device_name: str = ""
+    compute_types: list[str] = msgspec.field(default_factory=list)
+    models: list[LoadedModel] = msgspec.field(default_factory=list)
+
+
+class Heartbeat(_Message):
+    worker_id: str
+    seq: int
+    memory: MemoryInfo
+    in_flight: int = 0
+
+
+class LoadProgress(_Message):
+    request_id: str
+    model_id: str
+    stage: LoadStage
+    progress: float
+    memory_used_mb: float
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+
+
+class LoadResult(_Message):
+    request_id: str
+    model: LoadedModel
+
+
+class UnloadResult(_Message):
+    request_id: str
+    model_id: str
+    memory_freed_mb: float
+
+
+class StatusReply(_Message):
+    request_id: str
+    models: list[LoadedModel]
+    memory: MemoryInfo
+
+
+class TranscribeResult(_Message):
+    request_id: str
+    model_id: str
+    device: str
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: list[Segment]
+    inference_ms: float
+
+
+class ErrorReply(_Message):
+    request_id: str
+    code: str
+    message: str
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+WorkerMessage = (
+    Hello
+    | Heartbeat
+    | LoadProgress
+    | LoadResult
+    | UnloadResult
+    | StatusReply
+    | TranscribeResult
+    | ErrorReply
+)
+
+# Replies end a request; LoadProgress is an event on the way.
+FinalReply = LoadResult | UnloadResult | StatusReply | TranscribeResult | ErrorReply
+
+_encoder = msgspec.msgpack.Encoder()
+_gateway_decoder: msgspec.msgpack.Decoder[GatewayMessage] = msgspec.msgpack.Decoder(GatewayMessage)
+_worker_decoder: msgspec.msgpack.Decoder[WorkerMessage] = msgspec.msgpack.Decoder(WorkerMessage)
+
+
+def encode(message: GatewayMessage | WorkerMessage) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_from_gateway(frame: bytes) -> GatewayMessage:
+    """Decode what a worker receives; raises msgspec.DecodeError/ValidationError if malformed."""
+    return _gateway_decoder.decode(frame)
+
+
+def decode_from_worker(frame: bytes) -> WorkerMessage:
+    """Decode what the gateway receives; raises msgspec.DecodeError/ValidationError if malformed."""
+    return _worker_decoder.decode(frame)

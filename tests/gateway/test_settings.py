@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from gateway.settings import Settings, SettingsError
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.devices is None
+    assert settings.default_asr_model == "openai/whisper-tiny.en"
+
+
+def test_environment_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            "LX_HOST": "0.0.0.0",
+            "LX_PORT": "9001",
+            "LX_WORKER_DEVICES": "cpu, cuda:1",
+            "LX_OFFLINE": "1",
+        }
+    )
+    assert (settings.host, settings.port) == ("0.0.0.0", 9001)
+    assert settings.devices == ("cpu", "cuda:1")
+    assert settings.offline is True
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LX_PORT": "eighty"}, "LX_PORT"),
+        ({"LX_PORT": "70000"}, "LX_PORT"),
+        ({"LX_DEVICE": "tpu"}, "LX_DEVICE"),
+        ({"LX_OFFLINE": "maybe"}, "LX_OFFLINE"),
+        ({"LX_WORKER_DEVICES": "gpu0"}, "LX_WORKER_DEVICES"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

@@ -1,0 +1,107 @@
+"""A real gateway process (uvicorn + its workers) on a free loopback port, for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.sync.client import ClientConnection, connect
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class GatewayProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60.0)
+
+    def events(self, sid: str | None = None) -> ClientConnection:
+        query = f"?sid={sid}" if sid else ""
+        return connect(f"ws://127.0.0.1:{self.port}/ws{query}", open_timeout=10)
+
+    def workers(self) -> list[dict[str, Any]]:
+        with self.client() as client:
+            workers: list[dict[str, Any]] = client.get("/healthz").json()["workers"]
+            return workers
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> float:
+        """Poll until `predicate` holds; returns the seconds it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            if predicate():
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        def ready() -> bool:
+            try:
+                workers = self.workers()
+            except httpx.HTTPError:
+                return False
+            return bool(workers) and all(w["state"] in ("ready", "busy") for w in workers)
+
+        self.wait_for(ready, timeout_s, "the gateway and its workers")
+
+
+def next_event(ws: ClientConnection, types: set[str], timeout_s: float = 30.0) -> dict[str, Any]:
+    """The next event whose type is in `types`, skipping the others."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no event of {sorted(types)} within {timeout_s} s")
+        event: dict[str, Any] = json.loads(ws.recv(timeout=remaining))
+        if event["t"] in types:
+            return event
+
+
+@contextmanager
+def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "LX_HOST": "127.0.0.1",
+        "LX_PORT": str(port),
+        "LX_STATE_DIR": str(state_dir),
+        "LX_WORKER_DEVICES": "cpu",
+        "LX_WORKER_CPU_THREADS": "2",
+        "HF_HUB_OFFLINE": "1",
+        "LX_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment)
+    gateway = GatewayProcess(process, port)
+    try:
+        gateway.wait_ready()
+        yield gateway
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,138 @@
+"""Every gateway<->worker message survives encoding; malformed frames are refused."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from protocol import ipc
+
+MEMORY = ipc.MemoryInfo(total_mb=1024.0, available_mb=512.0, process_rss_mb=64.5)
+MODEL = ipc.LoadedModel(
+    model_id="openai/whisper-tiny.en",
+    kind="asr",
+    device="cpu",
+    compute_type="int8",
+    loaded_at="2026-11-27T09:00:00+00:00",
+    memory_usage_mb=120.5,
+    load_time_ms=800.0,
+    inference_count=3,
+)
+SEGMENT = ipc.Segment(
+    id=1,
+    start=0.0,
+    end=2.5,
+    text=" hello",
+    avg_logprob=-0.2,
+    no_speech_prob=0.01,
+    compression_ratio=1.1,
+    words=[ipc.Word(start=0.0, end=0.5, word=" hello", probability=0.9)],
+)
+
+FROM_GATEWAY: list[ipc.GatewayMessage] = [
+    ipc.LoadModel(
+        request_id="r1",
+        model_id="openai/whisper-tiny.en",
+        kind="asr",
+        source=ipc.ModelSource(bundled=True),
+        compute_type="int8",
+        cpu_threads=2,
+    ),
+    ipc.LoadModel(
+        request_id="r1b",
+        model_id="openai/whisper-base",
+        kind="asr",
+        source=ipc.ModelSource(repo_id="Systran/faster-whisper-base", revision="main"),
+    ),
+    ipc.UnloadModel(request_id="r2", model_id="m"),
+    ipc.StatusRequest(request_id="r3"),
+    ipc.Transcribe(
+        request_id="r4",
+        model_id="m",
+        audio_format="pcm_s16le_16k",
+        options=ipc.TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
+    ),
+    ipc.Shutdown(reason="test"),
+]
+
+FROM_WORKER: list[ipc.WorkerMessage] = [
+    ipc.Hello(
+        worker_id="cpu",
+        device="cpu",
+        pid=42,
+        host="h",
+        memory=MEMORY,
+        compute_types=["int8", "float32"],
+        models=[MODEL],
+    ),
+    ipc.Heartbeat(worker_id="cpu", seq=7, memory=MEMORY, in_flight=2),
+    ipc.LoadProgress(
+        request_id="r1",
+        model_id="m",
+        stage="downloading",
+        progress=40.0,
+        memory_used_mb=0.0,
+        downloaded_bytes=100,
+        total_bytes=250,
+    ),
+    ipc.LoadResult(request_id="r1", model=MODEL),
+    ipc.UnloadResult(request_id="r2", model_id="m", memory_freed_mb=99.0),
+    ipc.StatusReply(request_id="r3", models=[MODEL], memory=MEMORY),
+    ipc.TranscribeResult(
+        request_id="r4",
+        model_id="m",
+        device="cpu",
+        text="hello",
+        language="en",
+        language_probability=0.98,
+        duration=2.5,
+        segments=[SEGMENT],
+        inference_ms=123.0,
+    ),
+    ipc.ErrorReply(request_id="r5", code="INVALID_AUDIO", message="bad", details={"bytes": 3}),
+]
+
+
+@pytest.mark.parametrize("message", FROM_GATEWAY, ids=lambda m: type(m).__name__)
+def test_gateway_messages_round_trip(message: ipc.GatewayMessage) -> None:
+    assert ipc.decode_from_gateway(ipc.encode(message)) == message
+
+
+@pytest.mark.parametrize("message", FROM_WORKER, ids=lambda m: type(m).__name__)
+def test_worker_messages_round_trip(message: ipc.WorkerMessage) -> None:
+    assert ipc.decode_from_worker(ipc.encode(message)) == message
+
+
+def test_every_message_type_is_covered() -> None:
+    covered = {type(m) for m in FROM_GATEWAY} | {type(m) for m in FROM_WORKER}
+    union_members = set(ipc.GatewayMessage.__args__) | set(ipc.WorkerMessage.__args__)
+    assert covered == union_members
+
+
+def test_a_worker_message_is_not_accepted_as_a_gateway_message() -> None:
+    frame = ipc.encode(ipc.Heartbeat(worker_id="cpu", seq=1, memory=MEMORY))
+    with pytest.raises(msgspec.ValidationError):
+        ipc.decode_from_gateway(frame)
+
+
+def test_unknown_tag_is_rejected() -> None:
+    frame = msgspec.msgpack.encode({"type": "Explode", "request_id": "x"})
+    with pytest.raises(msgspec.ValidationError, match="Explode"):
+        ipc.decode_from_worker(frame)
+
+
+def test_wrong_field_type_is_rejected() -> None:
+    frame = msgspec.msgpack.encode({"type": "UnloadModel", "request_id": 5, "model_id": "m"})
+    with pytest.raises(msgspec.ValidationError, match="request_id"):
+        ipc.decode_from_gateway(frame)
+
+
+def test_missing_field_is_rejected() -> None:
+    frame = msgspec.msgpack.encode({"type": "LoadModel", "request_id": "r"})
+    with pytest.raises(msgspec.ValidationError, match="model_id"):
+        ipc.decode_from_gateway(frame)
+
+
+def test_bytes_that_are_not_msgpack_are_rejected() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        ipc.decode_from_worker(b"\xc1garbage")

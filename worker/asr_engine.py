@@ -1,0 +1,106 @@
+"""Whisper speech recognition through faster-whisper (CTranslate2)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from protocol.ipc import Segment, TranscribeOptions, Word
+
+# A temperature of 0 means "greedy, with faster-whisper's fallback ladder when decoding fails".
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class Transcription:
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: list[Segment]
+    inference_ms: float
+
+
+class WhisperEngine:
+    def __init__(self, model_dir: str, device: str, compute_type: str, cpu_threads: int) -> None:
+        from faster_whisper import WhisperModel
+
+        kind, _, index = device.partition(":")
+        self._model: Any = WhisperModel(
+            model_dir,
+            device=kind,
+            device_index=int(index or 0),
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            local_files_only=True,
+        )
+        self.multilingual: bool = bool(self._model.model.is_multilingual)
+
+    def warm_up(self) -> None:
+        """One short decode so the first real request does not pay for lazy initialisation."""
+        silence = np.zeros(16_000, dtype=np.float32)
+        self.transcribe(silence, TranscribeOptions(beam_size=1, best_of=1, language="en"))
+
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
+    ) -> Transcription:
+        started = time.perf_counter()
+        temperature: tuple[float, ...] = (
+            _FALLBACK_TEMPERATURES if options.temperature == 0.0 else (options.temperature,)
+        )
+        language = options.language
+        if language is not None and not self.multilingual:
+            language = None  # English-only models take no language token
+        segments_iter, info = self._model.transcribe(
+            audio,
+            language=language,
+            task=options.task,
+            beam_size=options.beam_size,
+            best_of=options.best_of,
+            temperature=temperature,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            log_prob_threshold=options.logprob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+            condition_on_previous_text=options.condition_on_previous_text,
+            initial_prompt=options.initial_prompt,
+            word_timestamps=options.word_timestamps,
+            vad_filter=options.vad_filter,
+        )
+        segments = [_segment(s, options.word_timestamps) for s in segments_iter]
+        return Transcription(
+            text="".join(s.text for s in segments).strip(),
+            language=str(info.language),
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+            segments=segments,
+            inference_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+def _segment(raw: Any, with_words: bool) -> Segment:
+    # faster-whisper hands back numpy scalars: msgspec needs plain floats.
+    words = None
+    if with_words and raw.words is not None:
+        words = [
+            Word(
+                start=float(w.start),
+                end=float(w.end),
+                word=str(w.word),
+                probability=float(w.probability),
+            )
+            for w in raw.words
+        ]
+    return Segment(
+        id=int(raw.id),
+        start=float(raw.start),
+        end=float(raw.end),
+        text=str(raw.text),
+        avg_logprob=float(raw.avg_logprob),
+        no_speech_prob=float(raw.no_speech_prob),
+        compression_ratio=float(raw.compression_ratio),
+        words=words,
+    )

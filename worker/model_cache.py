@@ -1,0 +1,172 @@
+"""The models one worker holds: load, unload, look up, count use.
+
+Called from executor threads; a lock guards the table, never the model work itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from protocol.errors import ErrorCode, ServiceError
+from protocol.ipc import LoadedModel, LoadModel, LoadStage
+from worker import memory
+from worker.asr_engine import WhisperEngine
+from worker.model_files import resolve_model_dir
+
+ProgressFn = Callable[[LoadStage, float, float], None]
+
+
+@dataclass
+class _Entry:
+    info: LoadedModel
+    engine: WhisperEngine
+    in_flight: int = 0
+    idle: threading.Condition = field(default_factory=threading.Condition)
+
+
+class ModelCache:
+    def __init__(self, device: str, default_cpu_threads: int) -> None:
+        self.device = device
+        self._cpu_threads = default_cpu_threads
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._loading: set[str] = set()
+
+    def snapshot(self) -> list[LoadedModel]:
+        with self._lock:
+            return [_with_in_flight(e) for e in self._entries.values()]
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return sum(e.in_flight for e in self._entries.values())
+
+    def load(self, request: LoadModel, progress: ProgressFn) -> LoadedModel:
+        with self._lock:
+            if request.model_id in self._entries:
+                return _with_in_flight(self._entries[request.model_id])
+            if request.model_id in self._loading:
+                raise ServiceError(
+                    ErrorCode.CONFIGURATION_ERROR,
+                    f"Model {request.model_id} is already loading on this worker.",
+                    {"model_id": request.model_id},
+                )
+            self._loading.add(request.model_id)
+        try:
+            entry = self._load(request, progress)
+        finally:
+            with self._lock:
+                self._loading.discard(request.model_id)
+        with self._lock:
+            self._entries[request.model_id] = entry
+        return entry.info
+
+    def _load(self, request: LoadModel, progress: ProgressFn) -> _Entry:
+        started = time.perf_counter()
+        baseline = memory.device_used_mb(self.device)
+        progress("resolving", 5.0, 0.0)
+        model_dir = resolve_model_dir(request.model_id, request.source)
+        progress("loading_weights", 20.0, 0.0)
+        if request.kind != "asr":
+            raise ServiceError(
+                ErrorCode.CONFIGURATION_ERROR,
+                f"This worker cannot load {request.kind} models yet.",
+                {"model_id": request.model_id, "kind": request.kind},
+            )
+        compute_type = "int8" if request.compute_type == "default" else request.compute_type
+        try:
+            engine = WhisperEngine(
+                str(model_dir), self.device, compute_type, request.cpu_threads or self._cpu_threads
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise _load_error(request.model_id, exc) from exc
+        used = max(memory.device_used_mb(self.device) - baseline, 0.0)
+        if request.warmup:
+            progress("warming_up", 80.0, used)
+            engine.warm_up()
+            used = max(memory.device_used_mb(self.device) - baseline, 0.0)
+        info = LoadedModel(
+            model_id=request.model_id,
+            kind=request.kind,
+            device=self.device,
+            compute_type=compute_type,
+            loaded_at=datetime.now(UTC).isoformat(),
+            memory_usage_mb=round(used, 1),
+            load_time_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return _Entry(info=info, engine=engine)
+
+    def unload(self, model_id: str) -> float:
+        """Remove a model once its in-flight work is done; returns the measured MiB freed."""
+        with self._lock:
+            entry = self._entries.get(model_id)
+            if entry is None:
+                raise ServiceError(
+                    ErrorCode.MODEL_NOT_LOADED,
+                    f"Model {model_id} is not loaded on this worker.",
+                    {"model_id": model_id, "device": self.device},
+                )
+            del self._entries[model_id]  # no new work reaches it from here on
+        _drain(entry)
+        before = memory.device_used_mb(self.device)
+        del entry
+        memory.release_freed_memory()
+        return round(max(before - memory.device_used_mb(self.device), 0.0), 1)
+
+    def acquire(self, model_id: str) -> _Entry:
+        with self._lock:
+            entry = self._entries.get(model_id)
+            if entry is None:
+                raise ServiceError(
+                    ErrorCode.MODEL_NOT_LOADED,
+                    f"Model {model_id} is not loaded on this worker.",
+                    {"model_id": model_id, "device": self.device},
+                )
+            entry.in_flight += 1
+            return entry
+
+    def release(self, entry: _Entry, ok: bool) -> None:
+        with self._lock:
+            entry.in_flight -= 1
+            entry.info.inference_count += 1
+            if not ok:
+                entry.info.inference_errors += 1
+        with entry.idle:
+            entry.idle.notify_all()
+
+
+def _drain(entry: _Entry) -> None:
+    with entry.idle:
+        entry.idle.wait_for(lambda: entry.in_flight == 0)
+
+
+def _with_in_flight(entry: _Entry) -> LoadedModel:
+    info = entry.info
+    return LoadedModel(
+        model_id=info.model_id,
+        kind=info.kind,
+        device=info.device,
+        compute_type=info.compute_type,
+        loaded_at=info.loaded_at,
+        memory_usage_mb=info.memory_usage_mb,
+        load_time_ms=info.load_time_ms,
+        inference_count=info.inference_count,
+        inference_errors=info.inference_errors,
+        in_flight=entry.in_flight,
+    )
+
+
+def _load_error(model_id: str, exc: Exception) -> ServiceError:
+    text = str(exc)
+    if "out of memory" in text.lower() or isinstance(exc, MemoryError):
+        return ServiceError(
+            ErrorCode.INSUFFICIENT_MEMORY, f"Out of memory loading {model_id}.", {"reason": text}
+        )
+    if "compute type" in text.lower() or "device" in text.lower():
+        return ServiceError(ErrorCode.UNSUPPORTED_DEVICE, text, {"model_id": model_id})
+    return ServiceError(
+        ErrorCode.CONFIGURATION_ERROR, f"Model {model_id} failed to load: {text}", {}
+    )

@@ -1,0 +1,238 @@
+"""The worker's I/O thread: one DEALER socket to the gateway, heartbeats, dispatch.
+
+Model work runs on executor threads; this thread only moves frames, so it keeps
+heartbeating and answering status while a model loads or transcribes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import zmq
+
+from protocol.errors import ErrorCode, ServiceError
+from protocol.ipc import (
+    ErrorReply,
+    GatewayMessage,
+    Heartbeat,
+    Hello,
+    LoadModel,
+    LoadProgress,
+    LoadResult,
+    LoadStage,
+    Shutdown,
+    StatusReply,
+    StatusRequest,
+    Transcribe,
+    TranscribeResult,
+    UnloadModel,
+    UnloadResult,
+    decode_from_gateway,
+    encode,
+)
+from worker import memory
+from worker.audio import decode_audio
+from worker.devices import supported_compute_types
+from worker.model_cache import ModelCache
+from worker.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    worker_id: str
+    device: str
+    connect: str
+    parent_pid: int | None = None
+    heartbeat_interval_s: float = 1.0
+    cpu_threads: int = 0
+    executor_threads: int = 4
+
+
+class WorkerServer:
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self._socket: zmq.Socket[bytes] = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.IDENTITY, config.worker_id.encode())
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._outbox = Outbox(self._context, f"inproc://outbox-{id(self)}")
+        self._executor = ThreadPoolExecutor(config.executor_threads, thread_name_prefix="model")
+        self._cache = ModelCache(config.device, config.cpu_threads)
+        self._running = True
+        self._heartbeat_seq = 0
+
+    def stop(self) -> None:
+        """Ask the I/O loop to end (safe from a signal handler: it only sets a flag)."""
+        self._running = False
+
+    # ------------------------------------------------------------ I/O loop
+
+    def serve(self) -> None:
+        self._socket.connect(self.config.connect)
+        self._send(self._hello())
+        poller = zmq.Poller()
+        poller.register(self._socket, zmq.POLLIN)
+        poller.register(self._outbox.receiver, zmq.POLLIN)
+        next_beat = time.monotonic() + self.config.heartbeat_interval_s
+        try:
+            while self._running:
+                timeout_ms = max(0, int((next_beat - time.monotonic()) * 1000))
+                ready = dict(poller.poll(timeout_ms))
+                if self._socket in ready:
+                    self._dispatch(self._socket.recv_multipart())
+                if self._outbox.receiver in ready:
+                    self._socket.send_multipart(self._outbox.receiver.recv_multipart())
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.config.heartbeat_interval_s
+                    self._beat()
+        finally:
+            self._close()
+
+    def _beat(self) -> None:
+        if self.config.parent_pid is not None and os.getppid() != self.config.parent_pid:
+            # Our gateway is gone (even by SIGKILL): never linger holding a device.
+            log.warning("gateway process %s is gone; worker exits", self.config.parent_pid)
+            self._running = False
+            return
+        self._heartbeat_seq += 1
+        self._send(
+            Heartbeat(
+                worker_id=self.config.worker_id,
+                seq=self._heartbeat_seq,
+                memory=memory.memory_info(self.config.device),
+                in_flight=self._cache.in_flight(),
+            )
+        )
+
+    def _dispatch(self, frames: list[bytes]) -> None:
+        try:
+            message = decode_from_gateway(frames[0])
+        except (msgspec.DecodeError, msgspec.ValidationError, IndexError) as exc:
+            log.warning("dropped a malformed frame from the gateway: %s", exc)
+            return
+        self._handle(message, frames[1:])
+
+    def _handle(self, message: GatewayMessage, payload: list[bytes]) -> None:
+        match message:
+            case StatusRequest(request_id=rid):
+                self._send(
+                    StatusReply(
+                        request_id=rid,
+                        models=self._cache.snapshot(),
+                        memory=memory.memory_info(self.config.device),
+                    )
+                )
+            case LoadModel():
+                self._submit(message.request_id, self._load, message)
+            case UnloadModel():
+                self._submit(message.request_id, self._unload, message)
+            case Transcribe():
+                self._submit(message.request_id, self._transcribe, message, b"".join(payload))
+            case Shutdown(reason=reason):
+                log.info("shutdown requested: %s", reason)
+                self._running = False
+
+    # ------------------------------------------------------------ work on executor threads
+
+    def _submit(self, request_id: str, fn: Callable[..., None], *args: Any) -> None:
+        def run() -> None:
+            try:
+                fn(*args)
+            except ServiceError as exc:
+                self._outbox.send(
+                    ErrorReply(
+                        request_id=request_id,
+                        code=exc.code.value,
+                        message=exc.message,
+                        details=exc.details,
+                    )
+                )
+            except Exception as exc:
+                log.exception("request %s failed", request_id)
+                self._outbox.send(
+                    ErrorReply(
+                        request_id=request_id,
+                        code=ErrorCode.INFERENCE_ERROR.value,
+                        message=f"{type(exc).__name__}: {exc}",
+                    )
+                )
+
+        self._executor.submit(run)
+
+    def _load(self, request: LoadModel) -> None:
+        def progress(stage: LoadStage, percent: float, used_mb: float) -> None:
+            self._outbox.send(
+                LoadProgress(
+                    request_id=request.request_id,
+                    model_id=request.model_id,
+                    stage=stage,
+                    progress=percent,
+                    memory_used_mb=round(used_mb, 1),
+                )
+            )
+
+        model = self._cache.load(request, progress)
+        self._outbox.send(LoadResult(request_id=request.request_id, model=model))
+
+    def _unload(self, request: UnloadModel) -> None:
+        freed = self._cache.unload(request.model_id)
+        self._outbox.send(
+            UnloadResult(
+                request_id=request.request_id, model_id=request.model_id, memory_freed_mb=freed
+            )
+        )
+
+    def _transcribe(self, request: Transcribe, audio_bytes: bytes) -> None:
+        audio = decode_audio(audio_bytes, request.audio_format)
+        entry = self._cache.acquire(request.model_id)
+        ok = False
+        try:
+            result = entry.engine.transcribe(audio, request.options)
+            ok = True
+        finally:
+            self._cache.release(entry, ok)
+        self._outbox.send(
+            TranscribeResult(
+                request_id=request.request_id,
+                model_id=request.model_id,
+                device=self.config.device,
+                text=result.text,
+                language=result.language,
+                language_probability=result.language_probability,
+                duration=result.duration,
+                segments=result.segments,
+                inference_ms=round(result.inference_ms, 2),
+            )
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _hello(self) -> Hello:
+        return Hello(
+            worker_id=self.config.worker_id,
+            device=self.config.device,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            compute_types=supported_compute_types(self.config.device),
+            memory=memory.memory_info(self.config.device),
+            models=self._cache.snapshot(),
+        )
+
+    def _send(self, message: Hello | Heartbeat | StatusReply) -> None:
+        self._socket.send(encode(message))
+
+    def _close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._outbox.close()
+        self._socket.close(linger=0)
+        self._context.term()

@@ -1,0 +1,1 @@
+"""Builders of small real models (translation and Whisper) for tests and benchmarks."""

@@ -44,8 +44,8 @@ def _from_hub_cache(model_id: str, repo_id: str, revision: str | None) -> Path:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        # Downloads with progress come with the lifecycle work; here only the cache is read.
-        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+        # Offline, only the cache is read; online, missing files are fetched.
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=offline_mode()))
     except LocalEntryNotFoundError as exc:
         raise ServiceError(
             ErrorCode.DOWNLOAD_REQUIRED,

@@ -4,12 +4,22 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.builders.fixtures import TINY_WHISPER_LANGUAGE, tiny_whisper_multilingual_model
 from tests.integration.gateway_process import GatewayProcess, running_gateway
+from tests.integration.hub_cache import place_in_hub_cache
+
+# A multilingual Whisper the suite builds, cached where `openai/whisper-tiny` is looked for.
+CACHED_MODEL = "openai/whisper-tiny"
+CACHED_REPO = "Systran/faster-whisper-tiny"
+CACHED_MODEL_LANGUAGE = TINY_WHISPER_LANGUAGE
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    with running_gateway(tmp_path_factory.mktemp("state")) as process:
+    hub_cache = tmp_path_factory.mktemp("hub")
+    place_in_hub_cache(hub_cache, CACHED_REPO, tiny_whisper_multilingual_model(tmp_path_factory))
+    state = tmp_path_factory.mktemp("state")
+    with running_gateway(state, HF_HUB_CACHE=str(hub_cache)) as process:
         yield process
 
 

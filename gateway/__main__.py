@@ -19,9 +19,10 @@ def main() -> None:
     )
     try:
         settings = Settings.from_env()
+        app = create_app(settings)
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,17 @@ def _too_large(limit_bytes: int, size: int) -> ServiceError:
         f"The request body is larger than the limit of {limit_bytes // (1024 * 1024)} MB.",
         {"limit_bytes": limit_bytes, "received_bytes_at_least": size},
     )
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter within [low, high], or 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            f"Query parameter {name}={raw!r} must be a whole number from {low} to {high}.",
+            {"field": name, "value": raw},
+        )
+    return int(raw)

@@ -8,7 +8,9 @@ from starlette.requests import HTTPConnection
 
 from gateway.catalog import Catalog
 from gateway.event_hub import EventHub
+from gateway.language_pairs import LanguagePairIndex
 from gateway.model_manager import ModelManager
+from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.supervisor import Supervisor
 from gateway.system_resources import SystemMonitor
@@ -26,6 +28,8 @@ class Services:
     supervisor: Supervisor
     models: ModelManager
     monitor: SystemMonitor
+    language_pairs: LanguagePairIndex
+    sessions: SessionService
 
 
 def services(connection: HTTPConnection) -> Services:

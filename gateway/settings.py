@@ -32,6 +32,18 @@ class Settings:
     default_asr_model: str = "openai/whisper-tiny.en"
     default_device: str = "auto"
     subscriber_queue_size: int = 256
+    asr_compute_type: str = "int8"
+    mt_compute_type: str = "int8"
+    mt_provider: str = "nllb"
+    nllb_model: str = "facebook/nllb-200-distilled-600M"
+    m2m_model: str = "facebook/m2m100_418M"
+    target_language: str = "fr"
+    # Folders searched for CTranslate2 models beside the Hugging Face cache.
+    model_dirs: tuple[Path, ...] = ()
+
+    @property
+    def default_mt_model(self) -> str:
+        return self.nllb_model if self.mt_provider == "nllb" else self.m2m_model
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,7 +60,19 @@ class Settings:
             max_upload_mb=float(_int(env, "LX_MAX_UPLOAD_MB", 100, 1, 10_240)),
             default_asr_model=env.get("LX_ASR_MODEL", cls.default_asr_model),
             default_device=_choice(env, "LX_DEVICE", "auto", ("cpu", "cuda", "auto")),
+            asr_compute_type=_choice(env, "LX_ASR_COMPUTE", "int8", _COMPUTE_TYPES),
+            mt_compute_type=_choice(env, "LX_MT_COMPUTE_TYPE", "int8", _COMPUTE_TYPES),
+            mt_provider=_choice(env, "LX_MT_PROVIDER", "nllb", ("nllb", "m2m100")),
+            nllb_model=env.get("LX_NLLB_MODEL", cls.nllb_model),
+            m2m_model=env.get("LX_M2M_MODEL", cls.m2m_model),
+            target_language=env.get("LX_MT_TARGET_LANGUAGE", cls.target_language),
+            model_dirs=tuple(
+                Path(p) for p in env.get("LX_MODEL_DIRS", "").split(os.pathsep) if p.strip()
+            ),
         )
+
+
+_COMPUTE_TYPES = ("int8", "float16", "float32")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

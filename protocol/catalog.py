@@ -155,3 +155,5 @@ class LanguageSupportResponse(msgspec.Struct, kw_only=True):
     languages: list[LanguageInfo]
     pairs: list[LanguagePair]
     recommendations: list[LanguageRecommendation]
+    # Extension: `pairs` is a filtered page (NLLB-200 has 40,602 directions); this counts all.
+    pairs_total: Annotated[int, msgspec.Meta(ge=0)] = 0

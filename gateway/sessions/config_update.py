@@ -63,7 +63,8 @@ class ConfigUpdate:
     restart_required: bool
     # Which of 'asr' / 'mt' need that reload; empty when restart_required is False.
     changed_models: frozenset[ModelKind]
-    # The request's apply_immediately; True when the client left it out.
+    # The request's apply_immediately: load the new model now. False when left out: the
+    # session then loads it on its next use.
     apply_immediately: bool
 
 
@@ -84,7 +85,7 @@ def apply_config_update(current: ModelConfig, body: bytes, checks: ConfigChecks)
         config=config,
         restart_required=bool(changed),
         changed_models=changed,
-        apply_immediately=True if apply_immediately is UNSET else apply_immediately,
+        apply_immediately=False if apply_immediately is UNSET else apply_immediately,
     )
 
 

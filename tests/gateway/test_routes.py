@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,35 +10,17 @@ from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(devices=(), state_dir=tmp_path, worker_ready_timeout_s=0.2))
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    error: dict[str, Any] = body["error"]
-    return error
+from tests.support.envelope import error_of
 
 
 def test_unknown_model_is_404_with_alternatives(client: TestClient) -> None:
-    error = _error(client.post("/api/models/openai/whisper-tiny.xx/load"), 404, "MODEL_NOT_FOUND")
+    error = error_of(client.post("/api/models/openai/whisper-tiny.xx/load"), 404, "MODEL_NOT_FOUND")
     assert error["details"]["model_id"] == "openai/whisper-tiny.xx"
     assert "openai/whisper-tiny.en" in error["details"]["suggested_alternatives"]
 
 
 def test_model_id_keeps_its_slash(client: TestClient) -> None:
-    error = _error(client.post("/api/models/acme/unknown-model/unload"), 404, "MODEL_NOT_FOUND")
+    error = error_of(client.post("/api/models/acme/unknown-model/unload"), 404, "MODEL_NOT_FOUND")
     assert error["details"]["model_id"] == "acme/unknown-model"
 
 
@@ -53,10 +34,10 @@ def test_model_id_keeps_its_slash(client: TestClient) -> None:
         ({"colour": "blue"}, None),
     ],
 )
-def test_bad_load_body_is_configuration_error(
+def test_bad_load_body_is_configurationerror_of(
     client: TestClient, body: dict[str, Any], field: str | None
 ) -> None:
-    error = _error(
+    error = error_of(
         client.post("/api/models/openai/whisper-tiny.en/load", json=body),
         400,
         "CONFIGURATION_ERROR",
@@ -71,31 +52,31 @@ def test_malformed_json_is_invalid_request(client: TestClient) -> None:
         content=b"{not json",
         headers={"content-type": "application/json"},
     )
-    _error(response, 400, "INVALID_REQUEST")
+    error_of(response, 400, "INVALID_REQUEST")
 
 
 def test_load_without_any_worker_is_unsupported_device(client: TestClient) -> None:
     response = client.post(
         "/api/models/openai/whisper-tiny.en/load", json={"compute_config": {"device": "cuda"}}
     )
-    error = _error(response, 400, "UNSUPPORTED_DEVICE")
+    error = error_of(response, 400, "UNSUPPORTED_DEVICE")
     assert error["details"]["device"] == "cuda"
 
 
 def test_unload_of_a_model_not_loaded_is_409(client: TestClient) -> None:
-    _error(client.post("/api/models/openai/whisper-tiny.en/unload"), 409, "MODEL_NOT_LOADED")
+    error_of(client.post("/api/models/openai/whisper-tiny.en/unload"), 409, "MODEL_NOT_LOADED")
 
 
 def test_unknown_route_and_wrong_method_use_the_envelope(client: TestClient) -> None:
-    _error(client.get("/api/nothing-here"), 404, "NOT_FOUND")
-    _error(client.get("/api/models/openai/whisper-tiny.en/load"), 405, "METHOD_NOT_ALLOWED")
+    error_of(client.get("/api/nothing-here"), 404, "NOT_FOUND")
+    error_of(client.get("/api/models/openai/whisper-tiny.en/load"), 405, "METHOD_NOT_ALLOWED")
 
 
 def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
     settings = Settings(devices=(), state_dir=tmp_path, max_upload_mb=1.0)
     with TestClient(create_app(settings)) as small:
         response = small.post("/api/asr/transcribe", content=b"\0" * (1024 * 1024 + 1))
-    error = _error(response, 413, "PAYLOAD_TOO_LARGE")
+    error = error_of(response, 413, "PAYLOAD_TOO_LARGE")
     assert error["details"]["limit_bytes"] == 1024 * 1024
 
 

@@ -53,12 +53,12 @@ def test_empty_update_changes_nothing(defaults: ModelConfig, cpu_checks: ConfigC
     update = apply_config_update(defaults, b"{}", cpu_checks)
     assert update.config == defaults
     assert update.restart_required is False
-    assert update.apply_immediately is True
+    assert update.apply_immediately is False
 
 
 def test_apply_immediately_is_returned(defaults: ModelConfig, cpu_checks: ConfigChecks) -> None:
-    update = apply_config_update(defaults, _body({"apply_immediately": False}), cpu_checks)
-    assert update.apply_immediately is False
+    update = apply_config_update(defaults, _body({"apply_immediately": True}), cpu_checks)
+    assert update.apply_immediately is True
 
 
 def test_null_clears_an_optional_field(defaults: ModelConfig, cpu_checks: ConfigChecks) -> None:

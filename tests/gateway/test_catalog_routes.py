@@ -1,0 +1,88 @@
+"""Model discovery routes answer with every contract field, filtered pairs and 404s."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from starlette.testclient import TestClient
+
+from protocol.catalog import ASRModelsResponse, LanguageSupportResponse, MTModelsResponse
+from tests.support.envelope import error_of
+
+
+def test_asr_catalog_validates_against_the_contract(client: TestClient) -> None:
+    response = client.get("/api/models/asr")
+    assert response.status_code == 200
+    body = msgspec.json.decode(response.content, type=ASRModelsResponse)
+    ids = {m.model_id for m in body.models}
+    assert {"openai/whisper-tiny.en", "openai/whisper-large-v3", "openai/whisper-base"} <= ids
+    assert body.default_model == "openai/whisper-tiny.en"
+    assert body.recommendations
+    # Every contract field is in the JSON, not just decodable.
+    raw = response.json()["models"][0]
+    for field in ("features", "hardware_requirements", "memory_requirement_mb", "speed_score"):
+        assert field in raw
+
+
+def test_mt_catalog_pages_pairs_and_counts_them_all(client: TestClient) -> None:
+    body = msgspec.json.decode(client.get("/api/models/mt").content, type=MTModelsResponse)
+    assert {m.architecture for m in body.models} == {"nllb", "m2m"}
+    assert len(body.language_pairs) == 100  # the default page
+    assert body.language_pairs_total > 40_000  # NLLB-200 alone has 202 x 201 directions
+
+
+def test_mt_pairs_filter_by_any_code_form(client: TestClient) -> None:
+    by_iso = client.get("/api/models/mt", params={"source": "en", "target": "fr"}).json()
+    by_flores = client.get(
+        "/api/models/mt", params={"source": "eng_Latn", "target": "fra_Latn"}
+    ).json()
+    assert by_iso["language_pairs"] == by_flores["language_pairs"]
+    assert by_iso["language_pairs_total"] == 1
+    (pair,) = by_iso["language_pairs"]
+    assert (pair["source"], pair["target"]) == ("en", "fr")
+    assert "facebook/nllb-200-distilled-600M" in pair["supported_models"]
+    assert "facebook/m2m100_418M" in pair["supported_models"]
+    traditional = client.get("/api/models/mt", params={"source": "zh-TW", "limit": 1000}).json()
+    assert traditional["language_pairs"][0]["source"] == "zh-Hant"
+    assert all(
+        "facebook/m2m100_418M" not in p["supported_models"] for p in traditional["language_pairs"]
+    )
+
+
+def test_mt_pairs_bad_filters_are_400(client: TestClient) -> None:
+    error = error_of(
+        client.get("/api/models/mt", params={"source": "xx-nope"}), 400, "CONFIGURATION_ERROR"
+    )
+    assert error["details"]["field"] == "source"
+    error = error_of(client.get("/api/models/mt", params={"limit": "lots"}), 400, "INVALID_REQUEST")
+    assert error["details"]["field"] == "limit"
+
+
+def test_nllb_languages_cover_flores_200(client: TestClient) -> None:
+    response = client.get("/api/languages/mt/facebook/nllb-200-distilled-600M")
+    assert response.status_code == 200
+    body = msgspec.json.decode(response.content, type=LanguageSupportResponse)
+    assert len(body.languages) == 202
+    by_code = {lang.code: lang for lang in body.languages}
+    assert by_code["ar"].direction == "rtl"
+    assert by_code["he"].direction == "rtl"
+    assert by_code["fr"].direction == "ltr"
+    assert {v.code for v in by_code["zh-Hans"].variants or []} >= {"zh-CN"}
+    assert {v.code for v in by_code["zh-Hant"].variants or []} >= {"zh-TW", "zh-HK"}
+    assert body.pairs_total == 202 * 201
+    assert body.recommendations and body.recommendations[0].recommended_targets
+
+
+def test_m2m_languages_are_its_hundred(client: TestClient) -> None:
+    body = client.get("/api/languages/mt/facebook/m2m100_418M", params={"source": "fr"}).json()
+    assert len(body["languages"]) == 100
+    assert body["pairs_total"] == 99
+    assert body["recommendations"][0]["source_language"] == "fr"
+
+
+@pytest.mark.parametrize("model_id", ["facebook/nllb-200-distiled-600M", "openai/whisper-tiny.en"])
+def test_unknown_translation_model_is_404_with_alternatives(
+    client: TestClient, model_id: str
+) -> None:
+    error = error_of(client.get(f"/api/languages/mt/{model_id}"), 404, "MODEL_NOT_FOUND")
+    assert "facebook/nllb-200-distilled-600M" in error["details"]["suggested_alternatives"]

@@ -1,0 +1,40 @@
+"""A config change applied immediately loads the new model now, with the session's sid."""
+
+from __future__ import annotations
+
+from tests.integration.conftest import CACHED_MODEL
+from tests.integration.gateway_process import GatewayProcess, next_event
+
+
+def test_apply_immediately_loads_the_new_model_with_session_events(
+    gateway: GatewayProcess,
+) -> None:
+    with gateway.client() as client:
+        sid = client.post("/api/sessions").json()["session_id"]
+        with gateway.events(sid) as ws:
+            answer = client.put(
+                f"/api/sessions/{sid}/models/config",
+                json={"asr": {"model_id": CACHED_MODEL}, "apply_immediately": True},
+            )
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["restart_required"] is True
+            assert body["estimated_restart_time_ms"] > 0
+            assert body["config"]["asr"]["model_id"] == CACHED_MODEL
+            started = next_event(ws, {"model.load.started"})
+            completed = next_event(ws, {"model.load.completed", "model.load.failed"})
+    assert started["sid"] == sid
+    assert started["data"]["model_id"] == CACHED_MODEL
+    assert completed["t"] == "model.load.completed", completed
+    assert completed["sid"] == sid
+
+
+def test_decoding_change_does_not_load_anything(gateway: GatewayProcess) -> None:
+    with gateway.client() as client:
+        sid = client.post("/api/sessions").json()["session_id"]
+        body = client.put(
+            f"/api/sessions/{sid}/models/config",
+            json={"asr": {"parameters": {"beam_size": 1}}, "apply_immediately": True},
+        ).json()
+    assert body["restart_required"] is False
+    assert "estimated_restart_time_ms" not in body

@@ -6,9 +6,8 @@ import logging
 import os
 import sys
 
-import uvicorn
-
 from gateway.app import create_app
+from gateway.graceful_server import serve
 from gateway.settings import Settings, SettingsError
 
 
@@ -22,7 +21,7 @@ def main() -> None:
         app = create_app(settings)
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    serve(app, settings.host, settings.port, settings.shutdown_timeout_s)
 
 
 if __name__ == "__main__":

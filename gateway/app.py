@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import shutil
@@ -11,16 +12,25 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from gateway.cache_keeper import CacheKeeper
+from gateway.cache_policy import CachePolicy
 from gateway.catalog import load_catalog
 from gateway.devices import detect_devices
+from gateway.discovery import ModelDiscovery, default_hub_cache_dir
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.event_hub import EventHub
+from gateway.health_check import HealthChecker
+from gateway.inference import InferenceService
 from gateway.language_pairs import LanguagePairIndex
 from gateway.languages import REGISTRY
+from gateway.load_events import LoadEvents
+from gateway.machine_resources import measure_resources
 from gateway.model_manager import ModelManager
+from gateway.model_restore import ModelRestorer
 from gateway.routes import asr, events, health, models
 from gateway.routes import catalog as catalog_routes
 from gateway.routes import sessions as sessions_routes
+from gateway.routes import workers as worker_routes
 from gateway.services import Services
 from gateway.sessions.config_update import ConfigChecks
 from gateway.sessions.defaults import ConfigDefaults, default_model_config
@@ -30,17 +40,12 @@ from gateway.settings import Settings
 from gateway.startup_checks import check_defaults
 from gateway.supervisor import Supervisor
 from gateway.system_resources import SystemMonitor
+from gateway.worker_control import WorkerControl
 from gateway.worker_link import WorkerLink
 from gateway.worker_pool import WorkerPool
 from protocol.config import ModelConfig
 
 log = logging.getLogger(__name__)
-
-
-def _hub_cache_dir() -> Path:
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
 
 
 def _session_defaults(settings: Settings) -> ModelConfig:
@@ -53,6 +58,15 @@ def _session_defaults(settings: Settings) -> ModelConfig:
             mt_compute_type=settings.mt_compute_type,  # type: ignore[arg-type]
             target_language=settings.target_language,
         )
+    )
+
+
+def cache_policy_of(settings: Settings) -> CachePolicy:
+    return CachePolicy(
+        max_models_loaded=settings.max_models_loaded,
+        eviction_policy=settings.cache_eviction_policy,  # type: ignore[arg-type]
+        idle_unload_timeout_s=settings.idle_unload_timeout_ms / 1000,
+        memory_pressure_threshold=settings.memory_pressure_threshold,
     )
 
 
@@ -90,9 +104,27 @@ def create_app(settings: Settings) -> Starlette:
         pool = WorkerPool(hub, settings.worker_ready_timeout_s)
         link = WorkerLink(f"ipc://{run_dir}/workers.sock", pool.handle)
         supervisor = Supervisor(settings, link, pool)
-        manager = ModelManager(settings, catalog, link, pool, hub)
-        pool.add_listener(manager)
+        control = WorkerControl(settings, link, pool, supervisor)
+        link.gate = pool.refusal  # a draining worker takes no new requests
+        pool.add_listener(link)  # a lost worker's requests fail at once
         store = SessionStore(settings.state_dir / "sessions.db")
+        hub_cache = default_hub_cache_dir()
+        discovery = ModelDiscovery(
+            catalog, hub_cache_dir=hub_cache, model_dirs=list(settings.model_dirs)
+        )
+        await asyncio.to_thread(discovery.refresh, force=True)  # the first scan reads the disk
+        manager = ModelManager(
+            settings,
+            catalog,
+            link,
+            pool,
+            LoadEvents(hub),
+            cache_policy_of(settings),
+            discovery=discovery,
+            on_use=store.usage.record_model_use,
+        )
+        pool.add_listener(ModelRestorer(manager))
+        inference = InferenceService(manager)
         app.state.services = Services(
             settings=settings,
             catalog=manager.catalog,
@@ -100,17 +132,41 @@ def create_app(settings: Settings) -> Starlette:
             link=link,
             pool=pool,
             supervisor=supervisor,
+            control=control,
             models=manager,
-            monitor=SystemMonitor([_hub_cache_dir()]),
+            monitor=SystemMonitor([hub_cache, *settings.model_dirs]),
+            discovery=discovery,
+            resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
             sessions=SessionService(store, defaults, lambda: config_checks(pool), manager),
+            inference=inference,
+            health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
+        )
+        keeper = CacheKeeper(
+            manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb
         )
         link.start()
+        if settings.worker_listen:
+            link.listen_remote(
+                settings.worker_listen,
+                settings.curve_server_secret_key_file,
+                settings.curve_allowed_keys_dir,
+            )
         supervisor.start(devices)
+        control.start()
+        keeper.start()
+        popular = [u.model_id for u in store.usage.most_used(settings.max_models_loaded)]
+        preload = [*settings.preload_models, *(popular if settings.preload_popular_models else [])]
+        if preload:
+            preloading = asyncio.create_task(keeper.preload(preload), name="preload")
         log.info("gateway up; workers for %s", ", ".join(devices) or "no device")
         try:
             yield
         finally:
+            if preload:
+                preloading.cancel()
+            await keeper.stop()
+            await control.stop()
             await supervisor.stop()
             await link.close()
             store.close()
@@ -124,6 +180,7 @@ def create_app(settings: Settings) -> Starlette:
             *asr.routes,
             *health.routes,
             *events.routes,
+            *worker_routes.routes,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

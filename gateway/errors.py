@@ -31,6 +31,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_AUDIO: 400,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.WORKER_UNAVAILABLE: 503,
+    ErrorCode.WORKER_NOT_FOUND: 404,
     ErrorCode.INTERNAL_ERROR: 500,
 }
 

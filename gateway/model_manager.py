@@ -1,7 +1,8 @@
-"""Model lifecycle at the gateway: load, unload and transcribe through the workers.
+"""Model lifecycle at the gateway: place, admit, load, unload and evict through the workers.
 
 Loads run as tasks: the HTTP answer comes at once and progress follows as events.
-Callers asking for a model that is already loading join that one load.
+Callers asking for a model that is already loading join that one load, and a load goes
+on when the client that asked for it disconnects.
 """
 
 from __future__ import annotations
@@ -9,13 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
+from gateway.admission import MemoryEstimator, effective_compute_type
+from gateway.cache_policy import CachedModel, CachePolicy, Eviction
 from gateway.catalog import Catalog, CatalogEntry
-from gateway.event_hub import EventHub
+from gateway.discovery import ModelDiscovery, load_source
+from gateway.load_events import LoadEvents
+from gateway.load_slots import LoadSlots
+from gateway.local_models import local_entry
 from gateway.model_records import ModelRecord, utc_now
+from gateway.placement import Placement
 from gateway.settings import Settings
 from gateway.suggestions import suggestions_for
-from gateway.worker_link import WorkerLink
+from gateway.worker_link import ProgressCallback, WorkerLink
 from gateway.worker_pool import WorkerPool, WorkerState
 from protocol.api import (
     LoadComputeConfig,
@@ -24,23 +32,14 @@ from protocol.api import (
     ModelStatus,
     UnloadModelResponse,
 )
+from protocol.catalog import ASRModelInfo
 from protocol.errors import ErrorCode, ServiceError
-from protocol.events import (
-    ModelLoadCompleted,
-    ModelLoadFailed,
-    ModelLoadProgress,
-    ModelLoadStarted,
-    ModelUnloaded,
-    envelope,
-)
 from protocol.ipc import (
+    FinalReply,
     LoadModel,
     LoadProgress,
     LoadResult,
     ModelSource,
-    Transcribe,
-    TranscribeOptions,
-    TranscribeResult,
     UnloadModel,
     UnloadResult,
 )
@@ -55,19 +54,43 @@ class ModelManager:
         catalog: Catalog,
         link: WorkerLink,
         pool: WorkerPool,
-        events: EventHub,
+        events: LoadEvents,
+        policy: CachePolicy,
+        discovery: ModelDiscovery | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_use: Callable[[str], None] | None = None,
     ) -> None:
         self._settings = settings
         self.catalog = catalog
-        self._link = link
+        self.link = link
         self._pool = pool
-        self._events = events
+        self.events = events
+        self.policy = policy
+        self.clock = clock
+        self._on_use = on_use
+        self._discovery = discovery
+        self.estimator = MemoryEstimator()
         self._records: dict[str, ModelRecord] = {}
+        self._slots = LoadSlots()
+        self._placement = Placement(
+            settings,
+            catalog,
+            link=link,
+            pool=pool,
+            estimator=self.estimator,
+            policy=policy,
+            cached_models=self.cached_models,
+            evict=self.evict,
+        )
 
     # ------------------------------------------------------------ queries
 
     def entry(self, model_id: str) -> CatalogEntry:
+        """The catalog entry, or one made from an uncatalogued local model (`local/...`)."""
         entry = self.catalog.get(model_id)
+        if entry is None and self._discovery is not None:
+            local = self._discovery.local_model(model_id)
+            entry = None if local is None else local_entry(local)
         if entry is None:
             raise ServiceError(
                 ErrorCode.MODEL_NOT_FOUND,
@@ -83,10 +106,28 @@ class ModelManager:
             self._records[model_id] = record
         return record
 
+    def records(self) -> list[ModelRecord]:
+        return list(self._records.values())
+
     def statuses(self) -> list[ModelStatus]:
-        ids = [e.info.model_id for e in self.catalog.asr_entries()]
-        ids += [e.info.model_id for e in self.catalog.mt_entries()]
+        ids = [e.model_id for e in self.catalog.asr_entries() + self.catalog.mt_entries()]
         return [self.record(model_id).to_status() for model_id in ids]
+
+    def cached_models(self) -> list[CachedModel]:
+        """The loaded models as the cache policy sees them."""
+        return [
+            CachedModel(
+                model_id=r.model_id,
+                worker_id=r.worker_id or "",
+                memory_mb=r.memory_usage_mb,
+                loaded_at=r.loaded_mono,
+                last_used=r.last_used,
+                use_count=r.stats.count,
+                busy=r.busy,
+            )
+            for r in self._records.values()
+            if r.status in ("loaded", "unloading")
+        ]
 
     # ------------------------------------------------------------ load
 
@@ -95,35 +136,49 @@ class ModelManager:
     ) -> LoadModelResponse:
         entry = self.entry(model_id)
         record = self.record(model_id)
-        if record.status == "loaded":
-            return self._response(record, entry, "loaded")
-        if record.loading is not None and not record.loading.done():
-            return self._response(record, entry, "loading")
-        config = request.compute_config
-        device = (config.device if config else None) or self._settings.default_device
-        worker = await self._pool.worker_for(device)
-        compute_type = (config.compute_type if config else None) or "default"
-        if compute_type != "default" and compute_type not in worker.compute_types:
-            raise ServiceError(
-                ErrorCode.UNSUPPORTED_DEVICE,
-                f"Device {worker.device} cannot run compute type {compute_type}.",
-                {
-                    "device": worker.device,
-                    "compute_type": compute_type,
-                    "supported": worker.compute_types,
-                },
-            )
-        current: str = record.status  # the record may have moved on while we awaited
-        if current == "loaded" or (record.loading is not None and not record.loading.done()):
-            return self._response(record, entry, current)
+        if self._settled(record):
+            return self._response(record, entry)
+        config = request.compute_config or LoadComputeConfig()
+        asked_type = config.compute_type or "default"
+        # One caller at a time decides placement and admission; the others then join its load.
+        async with record.admission:
+            if self._settled(record):
+                return self._response(record, entry)
+            try:
+                worker = await self._placement.place(
+                    entry, config.device or self._settings.default_device
+                )
+                _check_compute_type(worker, asked_type)
+                compute_type = effective_compute_type(asked_type, worker.device)
+                required = await self._placement.admit(entry, worker, compute_type)
+            except ServiceError as error:
+                if error.code not in _REQUEST_ERRORS:
+                    record.mark_failed(error)
+                self.events.failed(model_id, error, self._suggestions(error, model_id), sid)
+                raise
+            self._start_load(record, entry, worker, compute_type, required, request, sid)
+        return self._response(record, entry, required)
+
+    def _start_load(
+        self,
+        record: ModelRecord,
+        entry: CatalogEntry,
+        worker: WorkerState,
+        compute_type: str,
+        required: float,
+        request: LoadModelRequest,
+        sid: str | None,
+    ) -> None:
+        if self._on_use is not None:
+            self._on_use(record.model_id)
         record.status = "loading"
         record.worker_id = worker.worker_id
         record.device = worker.device
+        record.compute_type = compute_type
         record.loading = asyncio.create_task(
-            self._run_load(record, entry, worker, compute_type, sid),
-            name=f"load {model_id}",
+            self._run_load(record, entry, worker, required, request, sid),
+            name=f"load {record.model_id}",
         )
-        return self._response(record, entry, "loading")
 
     async def ensure_loaded(self, model_id: str, sid: str | None = None) -> ModelRecord:
         """Load on demand and wait; raises the load's own error if it fails."""
@@ -138,22 +193,40 @@ class ModelManager:
             )
         return record
 
-    def _response(self, record: ModelRecord, entry: CatalogEntry, status: str) -> LoadModelResponse:
-        loaded = status == "loaded"
+    def _settled(self, record: ModelRecord) -> bool:
+        """Loaded, or a load is under way that a new caller joins."""
+        loading = record.loading is not None and not record.loading.done()
+        return record.status == "loaded" or loading
+
+    def _suggestions(self, error: ServiceError, model_id: str) -> list[str]:
+        smaller = error.details.get("suggested_alternatives") or self.catalog.closest(model_id)
+        return suggestions_for(error, model_id, list(smaller))
+
+    def _response(
+        self, record: ModelRecord, entry: CatalogEntry, required: float | None = None
+    ) -> LoadModelResponse:
+        loaded = record.status == "loaded"
+        warnings = []
+        info = entry.info
+        if (
+            record.device == "cpu"
+            and isinstance(info, ASRModelInfo)
+            and info.hardware_requirements.gpu_recommended
+        ):
+            warnings.append(f"{entry.model_id} is recommended on a GPU; it runs on CPU here")
         return LoadModelResponse(
             model_id=record.model_id,
             status="loaded" if loaded else "loading",
-            memory_allocated_mb=record.memory_usage_mb
-            if loaded
-            else float(entry.info.memory_requirement_mb),
+            memory_allocated_mb=record.memory_usage_mb if loaded else float(required or 0.0),
             estimated_load_time_ms=None if loaded else self._estimate_load_ms(record, entry),
             device=record.device,
             worker_id=record.worker_id,
+            warnings=warnings,
         )
 
     def _estimate_load_ms(self, record: ModelRecord, entry: CatalogEntry) -> float:
         # The last measured load of this model, else a size-based guess (~10 ms per MB
-        # plus start-up) until the lifecycle work calibrates it from real loads.
+        # plus start-up, close to what tiny.en measures here).
         if record.load_time_ms is not None:
             return record.load_time_ms
         return round(500.0 + 10.0 * float(entry.info.size_mb))
@@ -163,106 +236,70 @@ class ModelManager:
         record: ModelRecord,
         entry: CatalogEntry,
         worker: WorkerState,
-        compute_type: str,
+        required_mb: float,
+        request: LoadModelRequest,
         sid: str | None,
     ) -> None:
-        model_id = record.model_id
-        self._events.publish(
-            envelope(
-                "model.load.started",
-                ModelLoadStarted(
-                    model_id=model_id,
-                    model_type=record.kind,
-                    estimated_load_time_ms=self._estimate_load_ms(record, entry),
-                    memory_required_mb=float(entry.info.memory_requirement_mb),
-                    device=worker.device,
-                    worker_id=worker.worker_id,
-                ),
-                sid,
-            )
+        request_id = self.link.new_request_id()
+        message = LoadModel(
+            request_id=request_id,
+            model_id=record.model_id,
+            kind=record.kind,
+            source=self._source(entry),
+            compute_type=record.compute_type or "default",
+            cpu_threads=self._settings.worker_cpu_threads,
+            warmup=request.preload_cache,
+            timeout_ms=self._settings.load_timeout_ms,
         )
 
         def on_progress(progress: LoadProgress) -> None:
-            self._events.publish(
-                envelope(
-                    "model.load.progress",
-                    ModelLoadProgress(
-                        model_id=model_id,
-                        progress=progress.progress,
-                        stage=progress.stage,
-                        memory_used_mb=progress.memory_used_mb,
-                        downloaded_bytes=progress.downloaded_bytes,
-                        total_bytes=progress.total_bytes,
-                    ),
-                    sid,
-                )
-            )
+            self.events.progress(record.model_id, progress, sid)
 
-        request_id = self._link.new_request_id()
-        message = LoadModel(
-            request_id=request_id,
-            model_id=model_id,
-            kind=record.kind,
-            source=ModelSource(
-                bundled=entry.weights.bundled,
-                repo_id=entry.weights.repo_id,
-                revision=entry.weights.revision,
-            ),
-            compute_type=compute_type,
-            cpu_threads=self._settings.worker_cpu_threads,
-            warmup=True,
-        )
         try:
-            reply = await asyncio.wait_for(
-                self._link.request(
-                    worker.worker_id, message, request_id=request_id, on_progress=on_progress
-                ),
-                self._settings.load_timeout_ms / 1000,
-            )
+            async with self._slots.slot(worker.worker_id, request.priority):
+                self.events.started(record, self._estimate_load_ms(record, entry), required_mb, sid)
+                reply = await self._request_load(worker, message, on_progress)
             assert isinstance(reply, LoadResult)
         except TimeoutError:
-            self._fail(record, entry, sid, _timeout_error(model_id, self._settings))
+            self._fail(record, sid, _timeout_error(record.model_id, self._settings))
             return
         except ServiceError as exc:
-            self._fail(record, entry, sid, exc)
+            self._fail(record, sid, exc)
             return
         record.mark_loaded(reply.model, worker.worker_id)
-        self._events.publish(
-            envelope(
-                "model.load.completed",
-                ModelLoadCompleted(
-                    model_id=model_id,
-                    model_type=record.kind,
-                    load_time_ms=reply.model.load_time_ms,
-                    memory_usage_mb=reply.model.memory_usage_mb,
-                    ready_for_inference=True,
-                    device=reply.model.device,
-                    worker_id=worker.worker_id,
-                ),
-                sid,
-            )
+        record.loaded_mono = record.last_used = self.clock()
+        model = reply.model
+        self.estimator.record(
+            model.model_id, model.compute_type, model.device, model.memory_usage_mb
+        )
+        self.events.completed(record, model, sid)
+
+    async def _request_load(
+        self, worker: WorkerState, message: LoadModel, on_progress: ProgressCallback
+    ) -> FinalReply:
+        # The worker enforces the limit itself and discards a late model; the grace
+        # covers a worker stuck inside one blocking call.
+        return await asyncio.wait_for(
+            self.link.request(
+                worker.worker_id, message, request_id=message.request_id, on_progress=on_progress
+            ),
+            self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S,
         )
 
-    def _fail(
-        self, record: ModelRecord, entry: CatalogEntry, sid: str | None, error: ServiceError
-    ) -> None:
+    def _source(self, entry: CatalogEntry) -> ModelSource:
+        """The folder discovery found on this machine, else where to download from."""
+        location = None if self._discovery is None else self._discovery.location(entry.model_id)
+        if location is not None:
+            return load_source(location, entry.weights)
+        weights = entry.weights
+        return ModelSource(
+            bundled=weights.bundled, repo_id=weights.repo_id, revision=weights.revision
+        )
+
+    def _fail(self, record: ModelRecord, sid: str | None, error: ServiceError) -> None:
         log.warning("load of %s failed: %s %s", record.model_id, error.code, error.message)
         record.mark_failed(error)
-        smaller = self.catalog.closest(record.model_id)
-        self._events.publish(
-            envelope(
-                "model.load.failed",
-                ModelLoadFailed(
-                    model_id=record.model_id,
-                    error_code=error.code.value,
-                    error_message=error.message,
-                    suggestions=suggestions_for(error, record.model_id, smaller),
-                    required_mb=error.details.get("required_mb"),
-                    available_mb=error.details.get("available_mb"),
-                ),
-                sid,
-            )
-        )
+        self.events.failed(record.model_id, error, self._suggestions(error, record.model_id), sid)
 
     # ------------------------------------------------------------ unload
 
@@ -274,10 +311,11 @@ class ModelManager:
                 f"Model {model_id} is not loaded (status: {record.status}).",
                 {"model_id": model_id, "status": record.status},
             )
+        # From here no new request reaches the model; the worker drains what is in flight.
         record.status = "unloading"
-        request_id = self._link.new_request_id()
+        request_id = self.link.new_request_id()
         try:
-            reply = await self._link.request(
+            reply = await self.link.request(
                 record.worker_id,
                 UnloadModel(request_id=request_id, model_id=model_id),
                 request_id=request_id,
@@ -287,14 +325,7 @@ class ModelManager:
             raise
         assert isinstance(reply, UnloadResult)
         record.mark_unloaded()
-        self._events.publish(
-            envelope(
-                "model.unloaded",
-                ModelUnloaded(
-                    model_id=model_id, memory_freed_mb=reply.memory_freed_mb, reason=reason
-                ),
-            )
-        )
+        self.events.unloaded(model_id, reply.memory_freed_mb, reason)
         return UnloadModelResponse(
             model_id=model_id,
             status="unloaded",
@@ -302,62 +333,47 @@ class ModelManager:
             unloaded_at=utc_now(),
         )
 
-    # ------------------------------------------------------------ inference
-
-    async def transcribe(
-        self,
-        model_id: str,
-        audio: bytes,
-        audio_format: str,
-        options: TranscribeOptions,
-        sid: str | None = None,
-    ) -> TranscribeResult:
-        record = await self.ensure_loaded(model_id, sid)
-        assert record.worker_id is not None
-        request_id = self._link.new_request_id()
-        started = time.perf_counter()
-        message = Transcribe(
-            request_id=request_id,
-            model_id=model_id,
-            audio_format="pcm_s16le_16k" if audio_format == "pcm" else "container",
-            options=options,
-        )
-        ok = False
+    async def evict(self, eviction: Eviction) -> None:
+        record = self.record(eviction.model_id)
+        worker_id = record.worker_id or ""
         try:
-            reply = await self._link.request(
-                record.worker_id, message, audio, request_id=request_id
-            )
-            assert isinstance(reply, TranscribeResult)
-            ok = True
-            return reply
-        finally:
-            record.stats.record((time.perf_counter() - started) * 1000, ok)
-
-    # ------------------------------------------------------------ worker changes
-
-    def worker_lost(self, worker: WorkerState, cause: str) -> None:
-        for record in self._records.values():
-            if record.worker_id == worker.worker_id and record.status in ("loaded", "unloading"):
-                record.mark_unloaded()
-                record.restore = True
-                record.error = ServiceError(
-                    ErrorCode.WORKER_UNAVAILABLE,
-                    f"Worker {worker.worker_id} {cause}; the model will be loaded again.",
-                    {"worker_id": worker.worker_id, "cause": cause},
-                )
-
-    def worker_ready(self, worker: WorkerState) -> None:
-        for record in self._records.values():
-            if record.restore and record.worker_id == worker.worker_id:
-                record.restore = False
-                asyncio.get_running_loop().create_task(self._restore(record))
-
-    async def _restore(self, record: ModelRecord) -> None:
-        try:
-            config = LoadComputeConfig(device=record.device)
-            await self.load(record.model_id, LoadModelRequest(compute_config=config))
+            answer = await self.unload(eviction.model_id, reason=f"evicted: {eviction.reason}")
         except ServiceError as exc:
-            log.warning("could not restore %s: %s", record.model_id, exc.message)
+            log.warning("could not evict %s: %s", eviction.model_id, exc.message)
+            return
+        self.events.evicted(eviction.model_id, eviction.reason, answer.memory_freed_mb, worker_id)
+
+    # ------------------------------------------------------------ use by inference
+
+    def begin_use(self, record: ModelRecord) -> None:
+        record.in_flight += 1
+
+    def end_use(self, record: ModelRecord, elapsed_ms: float, ok: bool, count: bool) -> None:
+        """`count` False: a health-check probe, neither a served request nor a use that
+        keeps the model from idling out."""
+        record.in_flight -= 1
+        if count:
+            record.last_used = self.clock()
+            record.stats.record(elapsed_ms, ok)
+
+
+_TIMEOUT_GRACE_S = 5.0
+
+# Errors in what the caller asked for: they say nothing about the model itself.
+_REQUEST_ERRORS = {ErrorCode.UNSUPPORTED_DEVICE, ErrorCode.CONFIGURATION_ERROR}
+
+
+def _check_compute_type(worker: WorkerState, compute_type: str) -> None:
+    if compute_type != "default" and compute_type not in worker.compute_types:
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_DEVICE,
+            f"Device {worker.device} cannot run compute type {compute_type}.",
+            {
+                "device": worker.device,
+                "compute_type": compute_type,
+                "supported": worker.compute_types,
+            },
+        )
 
 
 def _timeout_error(model_id: str, settings: Settings) -> ServiceError:

@@ -31,9 +31,19 @@ class ModelRecord:
     last_checked: str | None = None
     # Set while a load runs; every caller of the same model awaits this one load.
     loading: asyncio.Task[None] | None = None
+    # Held while one caller places and admits a load, so two callers cannot both start one.
+    admission: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The worker died while the model was loaded: load it again when the worker is back.
     restore: bool = False
     stats: InferenceStats = field(default_factory=InferenceStats)
+    # For the cache policy (monotonic seconds): when loaded, when last used, work in flight.
+    loaded_mono: float = 0.0
+    last_used: float = 0.0
+    in_flight: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.status != "loaded" or self.in_flight > 0
 
     def mark_loaded(self, model: LoadedModel, worker_id: str) -> None:
         self.status = "loaded"

@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from gateway.catalog import Catalog
+from gateway.discovery import ModelDiscovery
 from gateway.event_hub import EventHub
+from gateway.health_check import HealthChecker
+from gateway.inference import InferenceService
 from gateway.language_pairs import LanguagePairIndex
+from gateway.machine_resources import MachineResources
 from gateway.model_manager import ModelManager
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.supervisor import Supervisor
 from gateway.system_resources import SystemMonitor
+from gateway.worker_control import WorkerControl
 from gateway.worker_link import WorkerLink
 from gateway.worker_pool import WorkerPool
 
@@ -26,10 +31,15 @@ class Services:
     link: WorkerLink
     pool: WorkerPool
     supervisor: Supervisor
+    control: WorkerControl
     models: ModelManager
     monitor: SystemMonitor
     language_pairs: LanguagePairIndex
     sessions: SessionService
+    inference: InferenceService
+    discovery: ModelDiscovery
+    health: HealthChecker
+    resources: MachineResources
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -40,6 +40,27 @@ class Settings:
     target_language: str = "fr"
     # Folders searched for CTranslate2 models beside the Hugging Face cache.
     model_dirs: tuple[Path, ...] = ()
+    # Memory one worker may use (MiB); None: what the device has. Loads are admitted
+    # against it before any weights are read.
+    worker_memory_limit_mb: int | None = None
+    # Cache policy (contract ModelCacheConfig).
+    max_models_loaded: int = 3
+    cache_eviction_policy: str = "lru"
+    idle_unload_timeout_ms: int = 300_000
+    memory_pressure_threshold: float = 0.8
+    preload_popular_models: bool = False
+    preload_models: tuple[str, ...] = ()
+    cache_check_interval_s: float = 1.0
+    # Supervision: a worker silent this long is hung; crash loops; drains; remote workers.
+    heartbeat_timeout_s: float = 10.0
+    crash_loop_limit: int = 5
+    crash_loop_window_s: float = 60.0
+    drain_timeout_s: float = 30.0
+    shutdown_timeout_s: float = 10.0
+    # tcp:// endpoint where remote workers connect over CURVE; None: local workers only.
+    worker_listen: str | None = None
+    curve_server_secret_key_file: Path | None = None
+    curve_allowed_keys_dir: Path | None = None
 
     @property
     def default_mt_model(self) -> str:
@@ -69,10 +90,69 @@ class Settings:
             model_dirs=tuple(
                 Path(p) for p in env.get("LX_MODEL_DIRS", "").split(os.pathsep) if p.strip()
             ),
+            worker_memory_limit_mb=_int(env, "LX_WORKER_MEMORY_LIMIT_MB", 0, 0, 10_000_000) or None,
+            max_models_loaded=_int(env, "LX_MODEL_CACHE_SIZE", 3, 1, 1000),
+            cache_eviction_policy=_choice(env, "LX_CACHE_EVICTION_POLICY", "lru", _POLICIES),
+            idle_unload_timeout_ms=_int(env, "LX_AUTO_UNLOAD_TIMEOUT_MS", 300_000, 0, 2**31),
+            memory_pressure_threshold=_fraction(env, "LX_MEMORY_PRESSURE_THRESHOLD", 0.8),
+            preload_popular_models=_bool(env, "LX_PRELOAD_POPULAR_MODELS"),
+            preload_models=tuple(
+                m.strip() for m in env.get("LX_PRELOAD_MODELS", "").split(",") if m.strip()
+            ),
+            cache_check_interval_s=_int(env, "LX_CACHE_CHECK_INTERVAL_MS", 1000, 10, 3_600_000)
+            / 1000,
+            heartbeat_interval_s=_ms(env, "LX_WORKER_HEARTBEAT_INTERVAL_MS", 1000, 10),
+            heartbeat_timeout_s=_ms(env, "LX_WORKER_HEARTBEAT_TIMEOUT_MS", 10_000, 50),
+            restart_backoff_initial_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MS", 250, 0),
+            restart_backoff_max_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MAX_MS", 10_000, 0),
+            crash_loop_limit=_int(env, "LX_WORKER_CRASH_LOOP_LIMIT", 5, 1, 1000),
+            crash_loop_window_s=_ms(env, "LX_WORKER_CRASH_LOOP_WINDOW_MS", 60_000, 1),
+            drain_timeout_s=_ms(env, "LX_WORKER_DRAIN_TIMEOUT_MS", 30_000, 0),
+            shutdown_timeout_s=_ms(env, "LX_SHUTDOWN_TIMEOUT_MS", 10_000, 0),
+            worker_listen=_listen(env),
+            curve_server_secret_key_file=_path(env, "LX_CURVE_SERVER_SECRET_KEY_FILE"),
+            curve_allowed_keys_dir=_path(env, "LX_CURVE_ALLOWED_KEYS_DIR"),
         )
 
 
 _COMPUTE_TYPES = ("int8", "float16", "float32")
+_POLICIES = ("lru", "lfu", "ttl")
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number from 0 to 1") from None
+    if not 0.0 < value <= 1.0:
+        raise SettingsError(f"{name}={value}: expected a number above 0 and at most 1")
+    return value
+
+
+def _ms(env: Mapping[str, str], name: str, default: int, low: int) -> float:
+    """A duration given in milliseconds, as seconds."""
+    return _int(env, name, default, low, 86_400_000) / 1000
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    return Path(raw) if raw else None
+
+
+def _listen(env: Mapping[str, str]) -> str | None:
+    # Remote workers only ever come in over CURVE: both key settings are required.
+    endpoint = env.get("LX_WORKER_LISTEN", "").strip()
+    if not endpoint:
+        return None
+    if not endpoint.startswith("tcp://"):
+        raise SettingsError(f"LX_WORKER_LISTEN={endpoint!r}: expected tcp://HOST:PORT")
+    for name in ("LX_CURVE_SERVER_SECRET_KEY_FILE", "LX_CURVE_ALLOWED_KEYS_DIR"):
+        if not env.get(name, "").strip():
+            raise SettingsError(f"LX_WORKER_LISTEN is set: {name} is required as well")
+    return endpoint
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

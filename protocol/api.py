@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from protocol.ipc import Segment
+from protocol.ipc import MemoryInfo, Segment
 
 ModelState = Literal["not_loaded", "loading", "loaded", "error", "unloading"]
 Health = Literal["healthy", "degraded", "unhealthy"]
@@ -89,15 +89,43 @@ class TranscriptionTimings(msgspec.Struct, kw_only=True):
     real_time_factor: float
 
 
+WorkerStateName = Literal[
+    "starting", "ready", "busy", "draining", "restarting", "hung", "failed", "lost"
+]
+# crash: died on its own; oom: passed its memory limit; hang: stopped heartbeating;
+# restart: an operator asked; shutdown: the worker said it was stopping.
+ExitReason = Literal["crash", "oom", "hang", "restart", "shutdown"]
+
+
+class WorkerExit(msgspec.Struct, kw_only=True):
+    """How a worker's last process ended (code or signal for local workers)."""
+
+    reason: ExitReason
+    message: str
+    at: str
+    code: int | None = None
+    signal: str | None = None
+
+
 class WorkerSummary(msgspec.Struct, kw_only=True):
     worker_id: str
     device: str
-    state: str
+    state: WorkerStateName
     pid: int | None = None
     host: str | None = None
     restart_count: int = 0
-    last_exit: str | None = None
+    last_exit: WorkerExit | None = None
     heartbeat_age_ms: float | None = None
+    # Appended for operators (GET /api/workers).
+    remote: bool = False
+    uptime_s: float | None = None
+    in_flight: int = 0
+    models: list[str] = msgspec.field(default_factory=list)
+    memory: MemoryInfo | None = None
+
+
+class WorkerListResponse(msgspec.Struct, kw_only=True):
+    workers: list[WorkerSummary]
 
 
 class HealthzResponse(msgspec.Struct, kw_only=True):

@@ -62,6 +62,8 @@ class ASRModelInfo(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True
     features: ASRFeatures
     hardware_requirements: ASRHardwareRequirements
     benchmarks: ASRBenchmarks | None = None
+    # Extension: where the weights are on this machine (set by discovery, not the catalog).
+    location: ModelLocation | None = None
 
 
 class ModelRecommendation(msgspec.Struct, kw_only=True, frozen=True):
@@ -106,6 +108,8 @@ class MTModelInfo(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True)
     language_pairs_count: Annotated[int, msgspec.Meta(ge=0)]
     features: MTFeatures
     benchmarks: MTBenchmarks | None = None
+    # Extension: where the weights are on this machine (set by discovery, not the catalog).
+    location: ModelLocation | None = None
 
 
 class LanguagePair(msgspec.Struct, kw_only=True, frozen=True):
@@ -157,3 +161,22 @@ class LanguageSupportResponse(msgspec.Struct, kw_only=True):
     recommendations: list[LanguageRecommendation]
     # Extension: `pairs` is a filtered page (NLLB-200 has 40,602 directions); this counts all.
     pairs_total: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+# --- Discovery -----------------------------------------------------------------------------
+
+LocationKind: TypeAlias = Literal["bundled", "cached", "local", "download_required"]
+
+
+class ModelLocation(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """Where a model's weights are on this machine (an extension of the contract).
+
+    `bundled`: inside an installed package; `cached`: a Hugging Face cache snapshot; `local`: a
+    folder under LX_MODEL_DIRS; `download_required`: nowhere here, `repo_id` says from where.
+    """
+
+    kind: LocationKind
+    path: str | None = None
+    size_on_disk_mb: NonNegative | None = None  # MiB the files really occupy
+    repo_id: str | None = None  # the Hugging Face repository the weights come from
+    revision: str | None = None  # the cached snapshot's commit

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from protocol.api import WorkerExit
 from protocol.ipc import ModelKind
 
 ENVELOPE_VERSION = 1
@@ -65,12 +66,26 @@ class ModelUnloaded(_EventData):
     reason: str
 
 
+class ModelEvicted(_EventData):
+    """The cache policy unloaded a model: idle_timeout, cache_full, memory_pressure, make_room."""
+
+    model_id: str
+    reason: str
+    memory_freed_mb: float
+    worker_id: str = ""
+
+
 class WorkerChanged(_EventData):
     worker_id: str
     device: str
     state: str
     pid: int | None = None
     reason: str = ""
+    # Appended: where it runs, how often it was restarted, and how its last process ended.
+    host: str | None = None
+    restart_count: int = 0
+    remote: bool = False
+    exit: WorkerExit | None = None
 
 
 EventName = Literal[
@@ -79,9 +94,15 @@ EventName = Literal[
     "model.load.completed",
     "model.load.failed",
     "model.unloaded",
+    "model.evicted",
     "worker.ready",
     "worker.lost",
     "worker.restarting",
+    "worker.starting",
+    "worker.draining",
+    "worker.drained",
+    "worker.hung",
+    "worker.failed",
 ]
 
 

@@ -89,6 +89,25 @@ class TranscribeOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
     vad_filter: bool = False
 
 
+class TranslateOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Decoding settings of one translation batch (the worker refuses values out of range)."""
+
+    beam_size: int = 4
+    length_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    # In model tokens, counting the language token and </s>; longer texts are refused.
+    max_input_length: int = 512
+    max_new_tokens: int = 256
+    return_scores: bool = False
+
+
+class Translation(msgspec.Struct, kw_only=True, omit_defaults=True):
+    text: str
+    # The model's log-probability score (length-normalised as length_penalty says), if asked.
+    score: float | None = None
+    tokens: int = 0  # tokens generated, without the target language token
+
+
 # ---------------------------------------------------------------- gateway -> worker
 
 
@@ -100,6 +119,8 @@ class LoadModel(_Message):
     compute_type: str = "default"
     cpu_threads: int = 0
     warmup: bool = True
+    # The worker gives up (and keeps nothing) once a load runs longer; 0: no limit.
+    timeout_ms: int = 0
 
 
 class UnloadModel(_Message):
@@ -120,11 +141,31 @@ class Transcribe(_Message):
     options: TranscribeOptions = msgspec.field(default_factory=TranscribeOptions)
 
 
+class Translate(_Message):
+    """Languages are the model's own codes (`fra_Latn` for NLLB, `fr` for M2M100)."""
+
+    request_id: str
+    model_id: str
+    texts: list[str]
+    source_language: str
+    target_language: str
+    options: TranslateOptions = msgspec.field(default_factory=TranslateOptions)
+
+
 class Shutdown(_Message):
     reason: str = ""
 
 
-GatewayMessage = LoadModel | UnloadModel | StatusRequest | Transcribe | Shutdown
+class HelloRequest(_Message):
+    """Asks a worker to introduce itself again: the gateway lost track of it (a remote
+    worker that reconnects, or a gateway that restarted), and its Hello carries its models."""
+
+    reason: str = ""
+
+
+GatewayMessage = (
+    LoadModel | UnloadModel | StatusRequest | Transcribe | Shutdown | Translate | HelloRequest
+)
 
 
 # ---------------------------------------------------------------- worker -> gateway
@@ -188,6 +229,23 @@ class TranscribeResult(_Message):
     inference_ms: float
 
 
+class TranslateResult(_Message):
+    request_id: str
+    model_id: str
+    device: str
+    translations: list[Translation]  # one per text, in order
+    inference_ms: float
+
+
+class Goodbye(_Message):
+    """A worker's last word before it ends on its own, so the gateway need not wait for
+    missed heartbeats: `reason` is `oom` (memory limit), `shutdown` or `crash`."""
+
+    worker_id: str
+    reason: str
+    message: str = ""
+
+
 class ErrorReply(_Message):
     request_id: str
     code: str
@@ -204,10 +262,14 @@ WorkerMessage = (
     | StatusReply
     | TranscribeResult
     | ErrorReply
+    | TranslateResult
+    | Goodbye
 )
 
 # Replies end a request; LoadProgress is an event on the way.
-FinalReply = LoadResult | UnloadResult | StatusReply | TranscribeResult | ErrorReply
+FinalReply = (
+    LoadResult | UnloadResult | StatusReply | TranscribeResult | ErrorReply | TranslateResult
+)
 
 _encoder = msgspec.msgpack.Encoder()
 _gateway_decoder: msgspec.msgpack.Decoder[GatewayMessage] = msgspec.msgpack.Decoder(GatewayMessage)

@@ -1,4 +1,4 @@
-"""The models one worker holds: load, unload, look up, count use.
+"""The models one worker holds, speech (ASR) and translation (MT): load, unload, use, count.
 
 Called from executor threads; a lock guards the table, never the model work itself.
 """
@@ -7,23 +7,46 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import LoadedModel, LoadModel, LoadStage
+from protocol.ipc import LoadedModel, LoadModel, LoadStage, ModelKind
 from worker import memory
 from worker.asr_engine import WhisperEngine
+from worker.download_watch import DownloadFn
 from worker.model_files import resolve_model_dir
+from worker.mt_engine import TranslationEngine
 
 ProgressFn = Callable[[LoadStage, float, float], None]
+
+
+class Engine(Protocol):
+    """What the cache needs of any engine; callers get the concrete type through `use`."""
+
+    def warm_up(self) -> None: ...
+
+
+EngineT = TypeVar("EngineT", WhisperEngine, TranslationEngine)
+_KIND_OF: dict[type[Engine], ModelKind] = {WhisperEngine: "asr", TranslationEngine: "mt"}
+
+
+def open_engine(
+    kind: ModelKind, model_dir: Path, device: str, compute_type: str, cpu_threads: int
+) -> Engine:
+    if kind == "mt":
+        return TranslationEngine(str(model_dir), device, compute_type, cpu_threads)
+    return WhisperEngine(str(model_dir), device, compute_type, cpu_threads)
 
 
 @dataclass
 class _Entry:
     info: LoadedModel
-    engine: WhisperEngine
+    engine: Engine
     in_flight: int = 0
     idle: threading.Condition = field(default_factory=threading.Condition)
 
@@ -44,7 +67,9 @@ class ModelCache:
         with self._lock:
             return sum(e.in_flight for e in self._entries.values())
 
-    def load(self, request: LoadModel, progress: ProgressFn) -> LoadedModel:
+    def load(
+        self, request: LoadModel, progress: ProgressFn, downloading: DownloadFn | None = None
+    ) -> LoadedModel:
         with self._lock:
             if request.model_id in self._entries:
                 return _with_in_flight(self._entries[request.model_id])
@@ -56,7 +81,7 @@ class ModelCache:
                 )
             self._loading.add(request.model_id)
         try:
-            entry = self._load(request, progress)
+            entry = self._load(request, progress, downloading)
         finally:
             with self._lock:
                 self._loading.discard(request.model_id)
@@ -64,23 +89,19 @@ class ModelCache:
             self._entries[request.model_id] = entry
         return entry.info
 
-    def _load(self, request: LoadModel, progress: ProgressFn) -> _Entry:
+    def _load(
+        self, request: LoadModel, progress: ProgressFn, downloading: DownloadFn | None
+    ) -> _Entry:
         started = time.perf_counter()
         baseline = memory.device_used_mb(self.device)
         progress("resolving", 5.0, 0.0)
-        model_dir = resolve_model_dir(request.model_id, request.source)
+        model_dir = resolve_model_dir(request.model_id, request.source, downloading)
+        _check_deadline(request, started)
         progress("loading_weights", 20.0, 0.0)
-        if request.kind != "asr":
-            raise ServiceError(
-                ErrorCode.CONFIGURATION_ERROR,
-                f"This worker cannot load {request.kind} models yet.",
-                {"model_id": request.model_id, "kind": request.kind},
-            )
         compute_type = "int8" if request.compute_type == "default" else request.compute_type
+        threads = request.cpu_threads or self._cpu_threads
         try:
-            engine = WhisperEngine(
-                str(model_dir), self.device, compute_type, request.cpu_threads or self._cpu_threads
-            )
+            engine = open_engine(request.kind, model_dir, self.device, compute_type, threads)
         except (RuntimeError, ValueError, OSError) as exc:
             raise _load_error(request.model_id, exc) from exc
         used = max(memory.device_used_mb(self.device) - baseline, 0.0)
@@ -88,6 +109,13 @@ class ModelCache:
             progress("warming_up", 80.0, used)
             engine.warm_up()
             used = max(memory.device_used_mb(self.device) - baseline, 0.0)
+        try:
+            _check_deadline(request, started)
+        except ServiceError:
+            # Too late: keep nothing of it, so a timed-out load leaves no model behind.
+            del engine
+            memory.release_freed_memory()
+            raise
         info = LoadedModel(
             model_id=request.model_id,
             kind=request.kind,
@@ -116,7 +144,8 @@ class ModelCache:
         memory.release_freed_memory()
         return round(max(before - memory.device_used_mb(self.device), 0.0), 1)
 
-    def acquire(self, model_id: str) -> _Entry:
+    def acquire(self, model_id: str, kind: ModelKind | None = None) -> _Entry:
+        """Count one inference in flight; `kind`, when given, must be the model's kind."""
         with self._lock:
             entry = self._entries.get(model_id)
             if entry is None:
@@ -124,6 +153,12 @@ class ModelCache:
                     ErrorCode.MODEL_NOT_LOADED,
                     f"Model {model_id} is not loaded on this worker.",
                     {"model_id": model_id, "device": self.device},
+                )
+            if kind is not None and entry.info.kind != kind:
+                raise ServiceError(
+                    ErrorCode.CONFIGURATION_ERROR,
+                    f"Model {model_id} is an {entry.info.kind} model, not an {kind} model.",
+                    {"model_id": model_id, "kind": entry.info.kind, "expected_kind": kind},
                 )
             entry.in_flight += 1
             return entry
@@ -136,6 +171,30 @@ class ModelCache:
                 entry.info.inference_errors += 1
         with entry.idle:
             entry.idle.notify_all()
+
+    @contextmanager
+    def use(self, model_id: str, engine_type: type[EngineT]) -> Iterator[EngineT]:
+        """Hold a model for one inference, counted; a model of the wrong kind is refused."""
+        entry = self.acquire(model_id, _KIND_OF[engine_type])
+        engine = entry.engine
+        assert isinstance(engine, engine_type)  # the kind check above guarantees it
+        ok = False
+        try:
+            yield engine
+            ok = True
+        finally:
+            self.release(entry, ok)
+
+
+def _check_deadline(request: LoadModel, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if request.timeout_ms and elapsed_ms > request.timeout_ms:
+        raise ServiceError(
+            ErrorCode.LOADING_TIMEOUT,
+            f"Loading {request.model_id} took {elapsed_ms:.0f} ms, over its limit of "
+            f"{request.timeout_ms} ms; nothing was kept.",
+            {"model_id": request.model_id, "timeout_ms": request.timeout_ms},
+        )
 
 
 def _drain(entry: _Entry) -> None:

@@ -6,6 +6,7 @@ heartbeating and answering status while a model loads or transcribes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -22,8 +23,10 @@ from protocol.errors import ErrorCode, ServiceError
 from protocol.ipc import (
     ErrorReply,
     GatewayMessage,
+    Goodbye,
     Heartbeat,
     Hello,
+    HelloRequest,
     LoadModel,
     LoadProgress,
     LoadResult,
@@ -33,18 +36,27 @@ from protocol.ipc import (
     StatusRequest,
     Transcribe,
     TranscribeResult,
+    Translate,
+    TranslateResult,
+    Translation,
     UnloadModel,
     UnloadResult,
     decode_from_gateway,
     encode,
 )
 from worker import memory
+from worker.asr_engine import WhisperEngine
 from worker.audio import decode_audio
+from worker.curve_client import CurveKeys, secure
 from worker.devices import supported_compute_types
 from worker.model_cache import ModelCache
+from worker.mt_engine import TranslationEngine
 from worker.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+# Long enough for a last goodbye to leave, short enough if the gateway is gone.
+_GOODBYE_LINGER_MS = 250
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,8 @@ class WorkerConfig:
     heartbeat_interval_s: float = 1.0
     cpu_threads: int = 0
     executor_threads: int = 4
+    # CURVE keys for a tcp:// gateway (a remote worker); None over ipc://.
+    curve: CurveKeys | None = None
 
 
 class WorkerServer:
@@ -65,6 +79,8 @@ class WorkerServer:
         self._socket: zmq.Socket[bytes] = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.IDENTITY, config.worker_id.encode())
         self._socket.setsockopt(zmq.LINGER, 0)
+        if config.curve is not None:
+            secure(self._socket, config.curve)
         self._outbox = Outbox(self._context, f"inproc://outbox-{id(self)}")
         self._executor = ThreadPoolExecutor(config.executor_threads, thread_name_prefix="model")
         self._cache = ModelCache(config.device, config.cpu_threads)
@@ -74,6 +90,10 @@ class WorkerServer:
     def stop(self) -> None:
         """Ask the I/O loop to end (safe from a signal handler: it only sets a flag)."""
         self._running = False
+
+    def say_goodbye(self, reason: str, message: str) -> None:
+        """Tell the gateway why we are about to end (safe from any thread)."""
+        self._outbox.send(Goodbye(worker_id=self.config.worker_id, reason=reason, message=message))
 
     # ------------------------------------------------------------ I/O loop
 
@@ -96,6 +116,8 @@ class WorkerServer:
                     next_beat = time.monotonic() + self.config.heartbeat_interval_s
                     self._beat()
         finally:
+            with contextlib.suppress(zmq.ZMQError):
+                self._send(Goodbye(worker_id=self.config.worker_id, reason="shutdown"))
             self._close()
 
     def _beat(self) -> None:
@@ -138,6 +160,10 @@ class WorkerServer:
                 self._submit(message.request_id, self._unload, message)
             case Transcribe():
                 self._submit(message.request_id, self._transcribe, message, b"".join(payload))
+            case Translate():
+                self._submit(message.request_id, self._translate, message)
+            case HelloRequest():
+                self._send(self._hello())  # the gateway lost track of us: re-admit with our models
             case Shutdown(reason=reason):
                 log.info("shutdown requested: %s", reason)
                 self._running = False
@@ -181,7 +207,21 @@ class WorkerServer:
                 )
             )
 
-        model = self._cache.load(request, progress)
+        def downloading(done: int, total: int) -> None:
+            # The download fills the span between resolving (5 %) and loading_weights (20 %).
+            self._outbox.send(
+                LoadProgress(
+                    request_id=request.request_id,
+                    model_id=request.model_id,
+                    stage="downloading",
+                    progress=round(5.0 + 15.0 * done / total, 1) if total else 20.0,
+                    memory_used_mb=0.0,
+                    downloaded_bytes=done,
+                    total_bytes=total,
+                )
+            )
+
+        model = self._cache.load(request, progress, downloading)
         self._outbox.send(LoadResult(request_id=request.request_id, model=model))
 
     def _unload(self, request: UnloadModel) -> None:
@@ -194,13 +234,9 @@ class WorkerServer:
 
     def _transcribe(self, request: Transcribe, audio_bytes: bytes) -> None:
         audio = decode_audio(audio_bytes, request.audio_format)
-        entry = self._cache.acquire(request.model_id)
-        ok = False
-        try:
-            result = entry.engine.transcribe(audio, request.options)
-            ok = True
-        finally:
-            self._cache.release(entry, ok)
+        with self._cache.use(request.model_id, WhisperEngine) as engine:
+            result = engine.transcribe(audio, request.options)
+        del engine  # an unload that follows our reply must find the model unreferenced
         self._outbox.send(
             TranscribeResult(
                 request_id=request.request_id,
@@ -212,6 +248,28 @@ class WorkerServer:
                 duration=result.duration,
                 segments=result.segments,
                 inference_ms=round(result.inference_ms, 2),
+            )
+        )
+
+    def _translate(self, request: Translate) -> None:
+        with self._cache.use(request.model_id, TranslationEngine) as engine:
+            started = time.perf_counter()
+            outputs = engine.translate_batch(
+                request.texts, request.source_language, request.target_language, request.options
+            )
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        del engine  # an unload that follows our reply must find the model unreferenced
+        scores = request.options.return_scores
+        self._outbox.send(
+            TranslateResult(
+                request_id=request.request_id,
+                model_id=request.model_id,
+                device=self.config.device,
+                translations=[
+                    Translation(text=o.text, score=o.score if scores else None, tokens=o.tokens)
+                    for o in outputs
+                ],
+                inference_ms=round(elapsed_ms, 2),
             )
         )
 
@@ -228,11 +286,11 @@ class WorkerServer:
             models=self._cache.snapshot(),
         )
 
-    def _send(self, message: Hello | Heartbeat | StatusReply) -> None:
+    def _send(self, message: Hello | Heartbeat | StatusReply | Goodbye) -> None:
         self._socket.send(encode(message))
 
     def _close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._outbox.close()
-        self._socket.close(linger=0)
+        self._socket.close(linger=_GOODBYE_LINGER_MS)
         self._context.term()

@@ -37,7 +37,7 @@ async def transcribe(request: Request) -> Response:
     svc.models.entry(model_id)  # unknown ids fail before the body is read
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     audio = await read_body(request, int(svc.settings.max_upload_mb * 1024 * 1024))
-    result = await svc.models.transcribe(
+    result = await svc.inference.transcribe(
         model_id,
         audio,
         "pcm" if content_type in _PCM_TYPES else "container",

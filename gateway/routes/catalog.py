@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -9,7 +13,9 @@ from starlette.routing import Route
 from gateway.http_io import int_param, json_response
 from gateway.language_pairs import model_languages
 from gateway.languages import Language, resolve_language
-from gateway.services import services
+from gateway.local_models import to_model_info
+from gateway.recommendations import recommend
+from gateway.services import Services, services
 from protocol.catalog import (
     ASRModelsResponse,
     LanguageSupportResponse,
@@ -37,13 +43,29 @@ def _page(request: Request) -> tuple[int, int]:
     )
 
 
+async def _located(svc: Services, kind: str) -> list[Any]:
+    """Catalog models of one kind with where each is on this machine, then local extras."""
+    locations = await asyncio.to_thread(svc.discovery.locations)
+    entries = svc.catalog.asr_entries() if kind == "asr" else svc.catalog.mt_entries()
+    infos = [msgspec.structs.replace(e.info, location=locations.get(e.model_id)) for e in entries]
+    for local in svc.discovery.local_models():
+        if local.kind == kind:
+            extra = to_model_info(local)
+            infos.append(msgspec.structs.replace(extra, location=locations.get(local.model_id)))
+    return infos
+
+
 async def asr_models(request: Request) -> Response:
     svc = services(request)
+    models = await _located(svc, "asr")
+    locations = {m.model_id: m.location for m in models if m.location is not None}
+    # Measured for this machine; the catalog's own picks when nothing here fits.
+    picks = recommend(svc.catalog, svc.resources, locations) or list(
+        svc.catalog.asr_recommendations
+    )
     return json_response(
         ASRModelsResponse(
-            models=svc.catalog.asr_models(),
-            default_model=svc.settings.default_asr_model,
-            recommendations=list(svc.catalog.asr_recommendations),
+            models=models, default_model=svc.settings.default_asr_model, recommendations=picks
         )
     )
 
@@ -59,7 +81,7 @@ async def mt_models(request: Request) -> Response:
     )
     return json_response(
         MTModelsResponse(
-            models=svc.catalog.mt_models(),
+            models=await _located(svc, "mt"),
             default_model=svc.settings.default_mt_model,
             language_pairs=pairs,
             language_pairs_total=total,

@@ -41,8 +41,14 @@ async def models_status(request: Request) -> Response:
     return json_response(body)
 
 
+async def health_check(request: Request) -> Response:
+    svc = services(request)
+    return json_response(await svc.health.check(request.path_params["model_id"]))
+
+
 routes = [
     Route("/api/models/status", models_status, methods=["GET"]),
     Route("/api/models/{model_id:path}/load", load_model, methods=["POST"]),
     Route("/api/models/{model_id:path}/unload", unload_model, methods=["POST"]),
+    Route("/api/models/{model_id:path}/health-check", health_check, methods=["POST"]),
 ]

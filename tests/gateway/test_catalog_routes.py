@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import msgspec
 import pytest
 from starlette.testclient import TestClient
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from protocol.catalog import ASRModelsResponse, LanguageSupportResponse, MTModelsResponse
+from tests.builders.nllb_copy import build_nllb_copy_model
 from tests.support.envelope import error_of
 
 
@@ -86,3 +92,38 @@ def test_unknown_translation_model_is_404_with_alternatives(
 ) -> None:
     error = error_of(client.get(f"/api/languages/mt/{model_id}"), 404, "MODEL_NOT_FOUND")
     assert "facebook/nllb-200-distilled-600M" in error["details"]["suggested_alternatives"]
+
+
+def test_catalog_says_where_each_model_is(client: TestClient) -> None:
+    models = {m["model_id"]: m for m in client.get("/api/models/asr").json()["models"]}
+    tiny = models["openai/whisper-tiny.en"]["location"]
+    assert tiny["kind"] == "bundled"
+    assert tiny["size_on_disk_mb"] > 30
+    large = models["openai/whisper-large-v3"]["location"]
+    assert large["kind"] == "download_required"
+    assert large["repo_id"] == "Systran/faster-whisper-large-v3"
+
+
+def test_recommendations_fit_this_machine(client: TestClient) -> None:
+    recommendations = client.get("/api/models/asr").json()["recommendations"]
+    assert {r["use_case"] for r in recommendations} == {
+        "real_time",
+        "accuracy",
+        "multilingual",
+        "low_resource",
+    }
+    cores = str(os.cpu_count())
+    assert all(cores in r["reason"] for r in recommendations), recommendations
+
+
+def test_uncatalogued_local_models_are_listed(tmp_path: Path) -> None:
+    models_dir = tmp_path / "models"
+    build_nllb_copy_model(models_dir / "my-nllb")
+    settings = Settings(devices=(), state_dir=tmp_path / "state", model_dirs=(models_dir,))
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/api/models/mt").json()
+    (local,) = [m for m in body["models"] if m["model_id"] == "local/my-nllb"]
+    assert local["architecture"] == "nllb"
+    assert "fra_Latn" in local["supported_languages"]
+    assert local["location"]["kind"] == "local"
+    assert local["location"]["path"] == str(models_dir / "my-nllb")

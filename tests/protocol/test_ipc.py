@@ -53,9 +53,22 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         options=ipc.TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
     ),
     ipc.Shutdown(reason="test"),
+    ipc.HelloRequest(reason="unknown to the gateway"),
+    ipc.Translate(
+        request_id="r6",
+        model_id="facebook/nllb-200-distilled-600M",
+        texts=["Hello.", ""],
+        source_language="eng_Latn",
+        target_language="fra_Latn",
+        options=ipc.TranslateOptions(beam_size=1, no_repeat_ngram_size=3, return_scores=True),
+    ),
+    ipc.Translate(
+        request_id="r7", model_id="m", texts=[], source_language="en", target_language="fr"
+    ),
 ]
 
 FROM_WORKER: list[ipc.WorkerMessage] = [
+    ipc.Goodbye(worker_id="cpu", reason="oom", message="resident memory 900 MB passed 800 MB"),
     ipc.Hello(
         worker_id="cpu",
         device="cpu",
@@ -90,6 +103,16 @@ FROM_WORKER: list[ipc.WorkerMessage] = [
         inference_ms=123.0,
     ),
     ipc.ErrorReply(request_id="r5", code="INVALID_AUDIO", message="bad", details={"bytes": 3}),
+    ipc.TranslateResult(
+        request_id="r6",
+        model_id="m",
+        device="cuda:0",
+        translations=[
+            ipc.Translation(text="Bonjour.", score=-0.25, tokens=3),
+            ipc.Translation(text=""),
+        ],
+        inference_ms=12.5,
+    ),
 ]
 
 
@@ -131,6 +154,25 @@ def test_missing_field_is_rejected() -> None:
     frame = msgspec.msgpack.encode({"type": "LoadModel", "request_id": "r"})
     with pytest.raises(msgspec.ValidationError, match="model_id"):
         ipc.decode_from_gateway(frame)
+
+
+def test_translate_defaults_fill_in_when_options_are_omitted() -> None:
+    frame = msgspec.msgpack.encode(
+        {
+            "type": "Translate",
+            "request_id": "r",
+            "model_id": "m",
+            "texts": ["Hi."],
+            "source_language": "en",
+            "target_language": "fr",
+        }
+    )
+    message = ipc.decode_from_gateway(frame)
+    assert isinstance(message, ipc.Translate)
+    assert message.options == ipc.TranslateOptions(
+        beam_size=4, length_penalty=1.0, max_input_length=512, max_new_tokens=256
+    )
+    assert message.options.return_scores is False
 
 
 def test_bytes_that_are_not_msgpack_are_rejected() -> None:

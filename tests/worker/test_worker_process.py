@@ -132,3 +132,20 @@ def test_worker_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
     command += ["--heartbeat-interval", "0.2"]
     process = subprocess.Popen(command)
     assert process.wait(timeout=10) == 0
+
+
+def test_a_load_past_its_timeout_is_discarded(peer: Peer) -> None:
+    peer.recv()
+    source = ipc.ModelSource(bundled=True)
+    peer.send(
+        ipc.LoadModel(request_id="l", model_id=MODEL, kind="asr", source=source, timeout_ms=1)
+    )
+    reply = peer.recv()
+    while isinstance(reply, ipc.LoadProgress):
+        reply = peer.recv()
+    assert isinstance(reply, ipc.ErrorReply)
+    assert reply.code == "LOADING_TIMEOUT"
+    peer.send(ipc.StatusRequest(request_id="s"))
+    status = peer.recv()
+    assert isinstance(status, ipc.StatusReply)
+    assert status.models == []

@@ -1,0 +1,94 @@
+"""Inference requests to the worker that holds the model, loading it on demand."""
+
+from __future__ import annotations
+
+import time
+
+from gateway.model_manager import ModelManager
+from gateway.model_records import ModelRecord
+from protocol.ipc import (
+    FinalReply,
+    GatewayMessage,
+    Transcribe,
+    TranscribeOptions,
+    TranscribeResult,
+    Translate,
+    TranslateOptions,
+    TranslateResult,
+)
+
+
+class InferenceService:
+    def __init__(self, models: ModelManager) -> None:
+        self._models = models
+
+    async def transcribe(
+        self,
+        model_id: str,
+        audio: bytes,
+        audio_format: str,
+        options: TranscribeOptions,
+        sid: str | None = None,
+        *,
+        count: bool = True,
+    ) -> TranscribeResult:
+        record = await self._models.ensure_loaded(model_id, sid)
+        request_id = self._models.link.new_request_id()
+        message = Transcribe(
+            request_id=request_id,
+            model_id=model_id,
+            audio_format="pcm_s16le_16k" if audio_format == "pcm" else "container",
+            options=options,
+        )
+        reply = await self._call(record, message, request_id, audio, count=count)
+        assert isinstance(reply, TranscribeResult)
+        return reply
+
+    async def translate(
+        self,
+        model_id: str,
+        texts: list[str],
+        source_language: str,
+        target_language: str,
+        options: TranslateOptions,
+        sid: str | None = None,
+        *,
+        count: bool = True,
+    ) -> TranslateResult:
+        """Languages are the model's own codes (the caller maps ISO / BCP-47 / FLORES)."""
+        record = await self._models.ensure_loaded(model_id, sid)
+        request_id = self._models.link.new_request_id()
+        message = Translate(
+            request_id=request_id,
+            model_id=model_id,
+            texts=texts,
+            source_language=source_language,
+            target_language=target_language,
+            options=options,
+        )
+        reply = await self._call(record, message, request_id, count=count)
+        assert isinstance(reply, TranslateResult)
+        return reply
+
+    async def _call(
+        self,
+        record: ModelRecord,
+        message: GatewayMessage,
+        request_id: str,
+        *payload: bytes,
+        count: bool,
+    ) -> FinalReply:
+        """One request to the model's worker, counted in its status figures when `count`."""
+        assert record.worker_id is not None
+        started = time.perf_counter()
+        self._models.begin_use(record)
+        ok = False
+        try:
+            reply = await self._models.link.request(
+                record.worker_id, message, *payload, request_id=request_id
+            )
+            ok = True
+            return reply
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._models.end_use(record, elapsed_ms, ok, count=count)

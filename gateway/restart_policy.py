@@ -1,0 +1,50 @@
+"""When to restart a worker that ended: exponential backoff with jitter, and a crash-loop stop.
+
+Jitter keeps workers that died together (a shared driver fault, an OOM storm) from
+restarting in lockstep. A worker that ended `limit` times within `window_s` is in a crash
+loop: restarting it again would only burn the machine, so the policy says stop.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+
+class RestartPolicy:
+    def __init__(
+        self,
+        initial_s: float,
+        max_s: float,
+        limit: int,
+        window_s: float,
+        stable_after_s: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._initial_s = initial_s
+        self._max_s = max(max_s, initial_s)
+        self._limit = limit
+        self._window_s = window_s
+        self._stable_after_s = stable_after_s
+        self._rng = rng or random.Random()
+        self._exits: deque[float] = deque()
+        self._attempt = 0
+
+    def next_delay(self, now: float, lived_s: float) -> float | None:
+        """Seconds to wait before the next start, or None: a crash loop, stop restarting."""
+        self._exits.append(now)
+        while self._exits and self._exits[0] < now - self._window_s:
+            self._exits.popleft()
+        if len(self._exits) >= self._limit:
+            return None
+        if lived_s >= self._stable_after_s:
+            self._attempt = 0  # it ran fine for a while: this is a fresh failure
+        backoff = min(self._max_s, self._initial_s * 2.0**self._attempt)
+        self._attempt += 1
+        # "Equal jitter": at least half the backoff, so delays still grow.
+        return backoff / 2 + self._rng.uniform(0, backoff / 2)
+
+    def reset(self) -> None:
+        """An operator asked for a fresh start: forget past exits."""
+        self._exits.clear()
+        self._attempt = 0

@@ -1,0 +1,29 @@
+"""Built models shared by the discovery tests (each built once per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.builders import fixtures as built
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built.tiny_whisper_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def multilingual_whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built.tiny_whisper_multilingual_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def nllb_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built.nllb_copy_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def m2m_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built.m2m_copy_model(tmp_path_factory)

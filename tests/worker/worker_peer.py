@@ -1,0 +1,69 @@
+"""Drive a real `python -m worker` process over a ROUTER socket, as the gateway would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+
+from protocol import ipc
+
+
+@dataclass
+class Peer:
+    socket: zmq.Socket[bytes]
+    process: subprocess.Popen[bytes]
+    identity: bytes = b""
+
+    def recv(self, timeout_s: float = 30.0) -> ipc.WorkerMessage:
+        """The next message that is not a heartbeat."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0 or not self.socket.poll(remaining_ms):
+                raise AssertionError("the worker did not answer in time")
+            identity, frame, *_ = self.socket.recv_multipart()
+            self.identity = identity
+            message = ipc.decode_from_worker(frame)
+            if not isinstance(message, ipc.Heartbeat):
+                return message
+
+    def send(self, message: ipc.GatewayMessage, *payload: bytes) -> None:
+        self.socket.send_multipart([self.identity, ipc.encode(message), *payload])
+
+    def request(self, message: ipc.GatewayMessage) -> ipc.WorkerMessage:
+        """Send and wait for the final reply, skipping progress events."""
+        self.send(message)
+        while True:
+            reply = self.recv()
+            if not isinstance(reply, ipc.LoadProgress):
+                return reply
+
+
+@contextmanager
+def running_worker(folder: Path) -> Iterator[Peer]:
+    """A CPU worker connected to a fresh ROUTER; the Hello is already read."""
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    endpoint = f"ipc://{folder}/w.sock"
+    router.bind(endpoint)
+    command = [sys.executable, "-m", "worker", "--device", "cpu", "--id", "cpu-test"]
+    command += ["--connect", endpoint, "--parent-pid", str(os.getpid()), "--cpu-threads", "2"]
+    command += ["--heartbeat-interval", "0.2"]
+    process = subprocess.Popen(command)
+    try:
+        peer = Peer(router, process)
+        assert isinstance(peer.recv(), ipc.Hello)
+        yield peer
+    finally:
+        process.kill()
+        process.wait()
+        router.close(linger=0)
+        context.term()

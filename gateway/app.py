@@ -27,9 +27,10 @@ from gateway.load_events import LoadEvents
 from gateway.machine_resources import measure_resources
 from gateway.model_manager import ModelManager
 from gateway.model_restore import ModelRestorer
-from gateway.routes import asr, events, health, models
+from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
 from gateway.routes import sessions as sessions_routes
+from gateway.routes import translate as translate_routes
 from gateway.routes import workers as worker_routes
 from gateway.services import Services
 from gateway.sessions.config_update import ConfigChecks
@@ -40,6 +41,7 @@ from gateway.settings import Settings
 from gateway.startup_checks import check_defaults
 from gateway.supervisor import Supervisor
 from gateway.system_resources import SystemMonitor
+from gateway.translation import TranslationService
 from gateway.worker_control import WorkerControl
 from gateway.worker_link import WorkerLink
 from gateway.worker_pool import WorkerPool
@@ -76,12 +78,19 @@ def create_app(settings: Settings) -> Starlette:
     devices = detect_devices() if settings.devices is None else settings.devices
     defaults = _session_defaults(settings)
 
-    def config_checks(pool: WorkerPool | None) -> ConfigChecks:
+    def config_checks(
+        pool: WorkerPool | None, discovery: ModelDiscovery | None = None
+    ) -> ConfigChecks:
+        def is_known_model(model_id: str, kind: str) -> bool:
+            found = catalog.get(model_id)
+            if found is None and discovery is not None:  # an uncatalogued local model
+                local = discovery.local_model(model_id)
+                return local is not None and local.kind == kind
+            return found is not None and found.kind == kind
+
         return ConfigChecks(
             supported_compute_types=compute_types_by_device(pool, devices),
-            is_known_model=lambda model_id, kind: (
-                getattr(catalog.get(model_id), "kind", None) == kind
-            ),
+            is_known_model=is_known_model,
             is_known_language=lambda code: REGISTRY.lookup(code) is not None,
         )
 
@@ -124,7 +133,14 @@ def create_app(settings: Settings) -> Starlette:
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
-        inference = InferenceService(manager)
+        inference = InferenceService(manager, settings.result_cache_size)
+        translation = TranslationService(
+            manager,
+            inference,
+            settings.default_mt_model,
+            settings.max_text_chars,
+            settings.result_cache_size,
+        )
         app.state.services = Services(
             settings=settings,
             catalog=manager.catalog,
@@ -138,8 +154,11 @@ def create_app(settings: Settings) -> Starlette:
             discovery=discovery,
             resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
-            sessions=SessionService(store, defaults, lambda: config_checks(pool), manager),
+            sessions=SessionService(
+                store, defaults, lambda: config_checks(pool, discovery), manager
+            ),
             inference=inference,
+            translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
         )
         keeper = CacheKeeper(
@@ -178,9 +197,11 @@ def create_app(settings: Settings) -> Starlette:
             *catalog_routes.routes,
             *sessions_routes.routes,
             *asr.routes,
+            *translate_routes.routes,
             *health.routes,
             *events.routes,
             *worker_routes.routes,
+            *openai_audio.routes,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

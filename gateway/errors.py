@@ -30,6 +30,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MODEL_NOT_LOADED: 409,
     ErrorCode.INVALID_AUDIO: 400,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.QUEUE_FULL: 503,
     ErrorCode.WORKER_UNAVAILABLE: 503,
     ErrorCode.WORKER_NOT_FOUND: 404,
     ErrorCode.INTERNAL_ERROR: 500,
@@ -56,7 +58,10 @@ def as_service_error(code: str, message: str, details: dict[str, Any]) -> Servic
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    return error_response(exc)
+    # A full queue or a missing worker says when to come back.
+    retry = exc.details.get("retry_after_s")
+    headers = {"Retry-After": str(max(1, round(float(retry))))} if retry is not None else None
+    return error_response(exc, headers)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -53,6 +53,10 @@ class HeartbeatMonitor:
 
     async def run(self) -> None:
         while True:
+            before = self._pool.clock()
             await asyncio.sleep(self.period_s)
+            if self._pool.clock() - before > 2 * self.period_s:
+                # The gateway's own loop stalled: heartbeats may be waiting unread.
+                continue
             for worker, why in self.silent():
                 self._on_silent(worker, why)

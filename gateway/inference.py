@@ -6,9 +6,13 @@ import time
 
 from gateway.model_manager import ModelManager
 from gateway.model_records import ModelRecord
+from gateway.result_cache import ResultCache, cache_key
 from protocol.ipc import (
+    DetectedLanguage,
+    DetectLanguage,
     FinalReply,
     GatewayMessage,
+    LanguagesDetected,
     Transcribe,
     TranscribeOptions,
     TranscribeResult,
@@ -19,8 +23,9 @@ from protocol.ipc import (
 
 
 class InferenceService:
-    def __init__(self, models: ModelManager) -> None:
+    def __init__(self, models: ModelManager, cache_size: int) -> None:
         self._models = models
+        self._transcripts: ResultCache[TranscribeResult] = ResultCache(cache_size)
 
     async def transcribe(
         self,
@@ -32,6 +37,12 @@ class InferenceService:
         *,
         count: bool = True,
     ) -> TranscribeResult:
+        started = time.perf_counter()
+        key = cache_key(model_id, audio, (audio_format, options))
+        cached = self._transcripts.get(key) if count else None
+        if cached is not None:
+            self._models.cache_hit(model_id, (time.perf_counter() - started) * 1000)
+            return cached
         record = await self._models.ensure_loaded(model_id, sid)
         request_id = self._models.link.new_request_id()
         message = Transcribe(
@@ -42,7 +53,21 @@ class InferenceService:
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)
+        if count:
+            self._transcripts.put(key, reply)
         return reply
+
+    async def detect_languages(
+        self, model_id: str, texts: list[str], candidates: list[str]
+    ) -> list[DetectedLanguage]:
+        """Language of each text, detected on the worker that holds `model_id`."""
+        record = await self._models.ensure_loaded(model_id)
+        assert record.worker_id is not None
+        request_id = self._models.link.new_request_id()
+        message = DetectLanguage(request_id=request_id, texts=texts, candidates=candidates)
+        reply = await self._models.link.request(record.worker_id, message, request_id=request_id)
+        assert isinstance(reply, LanguagesDetected)
+        return reply.languages
 
     async def translate(
         self,

@@ -35,6 +35,11 @@ class InferenceStats:
         else:
             self.errors += 1
 
+    def record_cache_hit(self, elapsed_ms: float) -> None:
+        """A request answered from the result cache: served, and counted in the hit rate."""
+        self.cache_hits += 1
+        self.record(elapsed_ms, ok=True)
+
     @property
     def error_rate(self) -> float:
         return self.errors / self.count if self.count else 0.0

@@ -111,6 +111,7 @@ class ModelManager:
 
     def statuses(self) -> list[ModelStatus]:
         ids = [e.model_id for e in self.catalog.asr_entries() + self.catalog.mt_entries()]
+        ids += [i for i in self._records if i not in ids]  # local models that were used
         return [self.record(model_id).to_status() for model_id in ids]
 
     def cached_models(self) -> list[CachedModel]:
@@ -277,14 +278,30 @@ class ModelManager:
     async def _request_load(
         self, worker: WorkerState, message: LoadModel, on_progress: ProgressCallback
     ) -> FinalReply:
-        # The worker enforces the limit itself and discards a late model; the grace
-        # covers a worker stuck inside one blocking call.
-        return await asyncio.wait_for(
+        """The worker's answer, waiting at most the load timeout (plus grace for a worker
+        stuck in one blocking call) after the last sign of progress: a download that keeps
+        reporting bytes is not a stuck load."""
+        limit_s = self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S
+        last_progress = asyncio.get_running_loop().time()
+
+        def progressed(progress: LoadProgress) -> None:
+            nonlocal last_progress
+            last_progress = asyncio.get_running_loop().time()
+            on_progress(progress)
+
+        reply = asyncio.ensure_future(
             self.link.request(
-                worker.worker_id, message, request_id=message.request_id, on_progress=on_progress
-            ),
-            self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S,
+                worker.worker_id, message, request_id=message.request_id, on_progress=progressed
+            )
         )
+        while True:
+            remaining = last_progress + limit_s - asyncio.get_running_loop().time()
+            done, _ = await asyncio.wait({reply}, timeout=max(remaining, 0.0))
+            if done:
+                return reply.result()
+            if asyncio.get_running_loop().time() - last_progress >= limit_s:
+                reply.cancel()
+                raise TimeoutError
 
     def _source(self, entry: CatalogEntry) -> ModelSource:
         """The folder discovery found on this machine, else where to download from."""
@@ -298,6 +315,10 @@ class ModelManager:
 
     def _fail(self, record: ModelRecord, sid: str | None, error: ServiceError) -> None:
         log.warning("load of %s failed: %s %s", record.model_id, error.code, error.message)
+        entry = self.catalog.get(record.model_id)
+        if error.code == ErrorCode.DOWNLOAD_REQUIRED and entry and "size_mb" not in error.details:
+            # The worker knows a size only from a listing; offline, the catalog's is the best.
+            error.details["size_mb"] = float(entry.info.size_mb)
         record.mark_failed(error)
         self.events.failed(record.model_id, error, self._suggestions(error, record.model_id), sid)
 
@@ -347,6 +368,11 @@ class ModelManager:
 
     def begin_use(self, record: ModelRecord) -> None:
         record.in_flight += 1
+
+    def cache_hit(self, model_id: str, elapsed_ms: float) -> None:
+        record = self.record(model_id)
+        record.last_used = self.clock()
+        record.stats.record_cache_hit(elapsed_ms)
 
     def end_use(self, record: ModelRecord, elapsed_ms: float, ok: bool, count: bool) -> None:
         """`count` False: a health-check probe, neither a served request nor a use that

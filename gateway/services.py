@@ -18,6 +18,7 @@ from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.supervisor import Supervisor
 from gateway.system_resources import SystemMonitor
+from gateway.translation import TranslationService
 from gateway.worker_control import WorkerControl
 from gateway.worker_link import WorkerLink
 from gateway.worker_pool import WorkerPool
@@ -39,6 +40,7 @@ class Services:
     inference: InferenceService
     discovery: ModelDiscovery
     health: HealthChecker
+    translation: TranslationService
     resources: MachineResources
 
 

@@ -51,6 +51,8 @@ class Settings:
     preload_popular_models: bool = False
     preload_models: tuple[str, ...] = ()
     cache_check_interval_s: float = 1.0
+    result_cache_size: int = 512
+    max_text_chars: int = 20_000
     # Supervision: a worker silent this long is hung; crash loops; drains; remote workers.
     heartbeat_timeout_s: float = 10.0
     crash_loop_limit: int = 5
@@ -101,6 +103,8 @@ class Settings:
             ),
             cache_check_interval_s=_int(env, "LX_CACHE_CHECK_INTERVAL_MS", 1000, 10, 3_600_000)
             / 1000,
+            result_cache_size=_int(env, "LX_RESULT_CACHE_SIZE", 512, 0, 1_000_000),
+            max_text_chars=_int(env, "LX_MAX_TEXT_CHARS", 20_000, 1, 10_000_000),
             heartbeat_interval_s=_ms(env, "LX_WORKER_HEARTBEAT_INTERVAL_MS", 1000, 10),
             heartbeat_timeout_s=_ms(env, "LX_WORKER_HEARTBEAT_TIMEOUT_MS", 10_000, 50),
             restart_backoff_initial_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MS", 250, 0),

@@ -11,10 +11,24 @@ def suggestions_for(error: ServiceError, model_id: str, smaller: list[str]) -> l
     code = error.code
     if code == ErrorCode.DOWNLOAD_REQUIRED:
         repo = error.details.get("repo_id", model_id)
+        if error.details.get("offline") is False:  # online, but the transfer failed
+            return [
+                "Retry the load: nothing partial was kept, the download starts afresh",
+                "Check that this host reaches the hub (HF_ENDPOINT, proxy settings)",
+                f"Use the bundled model {_BUNDLED_ASR}, which needs no download",
+            ]
         return [
             f"Download the weights while online: `hf download {repo}`",
             "Unset LX_OFFLINE / HF_HUB_OFFLINE to let the service download them",
             f"Use the bundled model {_BUNDLED_ASR}, which needs no download",
+        ]
+    if code == ErrorCode.LICENSE_ERROR:
+        repo = error.details.get("repo_id", model_id)
+        return [
+            f"Accept the model's license at https://huggingface.co/{repo} while logged in",
+            "Set HF_TOKEN for the service to a token of that account (read access), "
+            "then restart it",
+            f"Use the bundled model {_BUNDLED_ASR}, which needs no license",
         ]
     if code == ErrorCode.INSUFFICIENT_MEMORY:
         tips = ["Use CPU instead of GPU", "Try int8 quantization", "Unload idle models first"]

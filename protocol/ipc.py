@@ -65,6 +65,9 @@ class Segment(msgspec.Struct, kw_only=True, omit_defaults=True):
     no_speech_prob: float
     compression_ratio: float
     words: list[Word] | None = None
+    seek: int = 0  # the decoding window's offset, in mel frames
+    tokens: list[int] | None = None
+    temperature: float = 0.0  # the temperature the segment was finally decoded at
 
 
 class Word(msgspec.Struct, kw_only=True):
@@ -163,8 +166,23 @@ class HelloRequest(_Message):
     reason: str = ""
 
 
+class DetectLanguage(_Message):
+    """Which language each text is in (ISO 639 codes), among `candidates` when given."""
+
+    request_id: str
+    texts: list[str]
+    candidates: list[str] | None = None
+
+
 GatewayMessage = (
-    LoadModel | UnloadModel | StatusRequest | Transcribe | Shutdown | Translate | HelloRequest
+    LoadModel
+    | UnloadModel
+    | StatusRequest
+    | Transcribe
+    | Shutdown
+    | Translate
+    | HelloRequest
+    | DetectLanguage
 )
 
 
@@ -227,6 +245,10 @@ class TranscribeResult(_Message):
     duration: float
     segments: list[Segment]
     inference_ms: float
+    # Time the request waited in the worker before it ran, and the requests (ASR) or texts
+    # (MT) of the batch it ran in; 0: not reported (an older worker).
+    queue_ms: float = 0.0
+    batch_size: int = 0
 
 
 class TranslateResult(_Message):
@@ -234,7 +256,9 @@ class TranslateResult(_Message):
     model_id: str
     device: str
     translations: list[Translation]  # one per text, in order
-    inference_ms: float
+    inference_ms: float  # of the whole batch it ran in
+    queue_ms: float = 0.0
+    batch_size: int = 0  # texts in that batch, its own and other requests'
 
 
 class Goodbye(_Message):
@@ -253,6 +277,16 @@ class ErrorReply(_Message):
     details: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class DetectedLanguage(msgspec.Struct, kw_only=True):
+    code: str  # ISO 639-1 where one exists, else ISO 639-3
+    probability: float
+
+
+class LanguagesDetected(_Message):
+    request_id: str
+    languages: list[DetectedLanguage]  # one per text, in order
+
+
 WorkerMessage = (
     Hello
     | Heartbeat
@@ -264,11 +298,18 @@ WorkerMessage = (
     | ErrorReply
     | TranslateResult
     | Goodbye
+    | LanguagesDetected
 )
 
 # Replies end a request; LoadProgress is an event on the way.
 FinalReply = (
-    LoadResult | UnloadResult | StatusReply | TranscribeResult | ErrorReply | TranslateResult
+    LoadResult
+    | UnloadResult
+    | StatusReply
+    | TranscribeResult
+    | ErrorReply
+    | TranslateResult
+    | LanguagesDetected
 )
 
 _encoder = msgspec.msgpack.Encoder()

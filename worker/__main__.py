@@ -16,9 +16,11 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from worker.curve_client import CurveKeys, load_curve_keys
+from worker.inference import QueueSettings
 from worker.memory_cap import MemoryCap
 from worker.server import WorkerConfig, WorkerServer
 
@@ -42,7 +44,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--server-key", help="the gateway's public key: its .key file or z85")
     parser.add_argument("--secret-key-file", type=Path, help="this worker's .key_secret file")
+    defaults = QueueSettings()
+    parser.add_argument(
+        "--batch-max-size",
+        type=_at_least(1),
+        default=defaults.batch_max_size,
+        help="texts per translation batch of one model; 1: no batching",
+    )
+    parser.add_argument(
+        "--batch-timeout-ms",
+        type=_at_least(0, float),
+        default=defaults.batch_timeout_ms,
+        help="how long a translation waits for others to share its batch",
+    )
+    parser.add_argument(
+        "--queue-limit",
+        type=_at_least(1),
+        default=defaults.queue_limit,
+        help="requests waiting per model; more are refused with QUEUE_FULL",
+    )
+    parser.add_argument(
+        "--asr-concurrency",
+        type=_at_least(1),
+        default=defaults.asr_concurrency,
+        help="transcriptions of one model running at once",
+    )
     return parser
+
+
+def _at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} is below {minimum}")
+        return value
+
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, float]:
@@ -72,6 +112,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, float]:
         heartbeat_interval_s=args.heartbeat_interval,
         cpu_threads=args.cpu_threads,
         curve=curve,
+        queues=QueueSettings(
+            batch_max_size=args.batch_max_size,
+            batch_timeout_ms=args.batch_timeout_ms,
+            queue_limit=args.queue_limit,
+            asr_concurrency=args.asr_concurrency,
+        ),
     )
     return config, args.memory_limit_mb
 
@@ -89,6 +135,9 @@ def main() -> None:
     # SIGTERM ends the loop cleanly (the default would skip closing sockets).
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     server.serve()
+    # The loop ended and the sockets are closed: work still running on model threads is
+    # abandoned (the gateway already failed it), not waited for deep in native code.
+    os._exit(0)
 
 
 if __name__ == "__main__":

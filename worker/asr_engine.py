@@ -103,4 +103,7 @@ def _segment(raw: Any, with_words: bool) -> Segment:
         no_speech_prob=float(raw.no_speech_prob),
         compression_ratio=float(raw.compression_ratio),
         words=words,
+        seek=int(raw.seek),
+        tokens=[int(t) for t in raw.tokens],
+        temperature=float(raw.temperature or 0.0),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -30,8 +30,11 @@ class RemoteFile:
     lfs: bool = False
 
 
-def bytes_on_disk(blobs_dir: Path, files: Sequence[RemoteFile]) -> int:
-    sizes = _entry_sizes(blobs_dir)
+def bytes_on_disk(
+    blobs_dir: Path, files: Sequence[RemoteFile], ignore: Set[str] = frozenset()
+) -> int:
+    """Bytes of `files` under `blobs_dir`: whole blobs, plus partial files not in `ignore`."""
+    sizes = {n: s for n, s in _entry_sizes(blobs_dir).items() if n not in ignore}
     done = 0
     for remote in files:
         if remote.blob in sizes:
@@ -74,12 +77,14 @@ class ByteWatch:
         self._report = report
         self._interval_s = interval_s
         self.total = sum(f.size for f in self._files)
+        # Partial files from before (a worker killed mid-download) are not this download's bytes.
+        self._stale = {n for n in _entry_sizes(blobs_dir) if n.endswith(_PARTIAL)}
         self.reported = -1
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="download-watch", daemon=True)
 
     def __enter__(self) -> ByteWatch:
-        self._tick()  # the total, and what is already here, before the first byte moves
+        self.poll()  # the total, and what is already here, before the first byte moves
         self._thread.start()
         return self
 
@@ -93,7 +98,7 @@ class ByteWatch:
         self._thread.join()
 
     def measure(self) -> int:
-        return bytes_on_disk(self._blobs_dir, self._files)
+        return bytes_on_disk(self._blobs_dir, self._files, self._stale)
 
     def finish(self) -> None:
         """Report the whole download once it is verified (after the `with` block)."""
@@ -103,9 +108,10 @@ class ByteWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
-            self._tick()
+            self.poll()
 
-    def _tick(self) -> None:
+    def poll(self) -> None:
+        """Measure, and report if the count grew."""
         done = self.measure()
         if done > self.reported:  # never backwards, even if a retry restarts a file
             self.reported = done

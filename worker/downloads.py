@@ -130,7 +130,7 @@ def _download(
         except _TRANSFER_ERRORS as exc:
             raise _refusal(exc, model_id, repo_id) or ServiceError(
                 ErrorCode.DOWNLOAD_REQUIRED,
-                f"The download of {repo_id} broke off after {max(watch.reported, 0)} of "
+                f"The download of {repo_id} failed after {max(watch.reported, 0)} of "
                 f"{watch.total} bytes ({describe(exc)}); no partial file was kept, so loading "
                 "again downloads it anew.",
                 _details(model_id, repo_id, watch.total, offline=False, cause=describe(exc)),

@@ -44,6 +44,15 @@ def open_engine(
 
 
 @dataclass
+class Tally:
+    """How many requests one use of a model served (a batch serves several), and how many
+    of them failed; an error escaping the use counts every request as failed."""
+
+    requests: int = 1
+    failed: int = 0
+
+
+@dataclass
 class _Entry:
     info: LoadedModel
     engine: Engine
@@ -96,7 +105,9 @@ class ModelCache:
         baseline = memory.device_used_mb(self.device)
         progress("resolving", 5.0, 0.0)
         model_dir = resolve_model_dir(request.model_id, request.source, downloading)
-        _check_deadline(request, started)
+        # The load timeout counts from here: a download reports its own progress and
+        # failures, and may rightly take longer than loading weights ever should.
+        weights_started = time.perf_counter()
         progress("loading_weights", 20.0, 0.0)
         compute_type = "int8" if request.compute_type == "default" else request.compute_type
         threads = request.cpu_threads or self._cpu_threads
@@ -110,7 +121,7 @@ class ModelCache:
             engine.warm_up()
             used = max(memory.device_used_mb(self.device) - baseline, 0.0)
         try:
-            _check_deadline(request, started)
+            _check_deadline(request, weights_started)
         except ServiceError:
             # Too late: keep nothing of it, so a timed-out load leaves no model behind.
             del engine
@@ -144,37 +155,50 @@ class ModelCache:
         memory.release_freed_memory()
         return round(max(before - memory.device_used_mb(self.device), 0.0), 1)
 
+    def require(self, model_id: str, kind: ModelKind) -> None:
+        """Refuse at once what could not run: a model not loaded, or of another kind."""
+        with self._lock:
+            self._entry(model_id, kind)
+
     def acquire(self, model_id: str, kind: ModelKind | None = None) -> _Entry:
         """Count one inference in flight; `kind`, when given, must be the model's kind."""
         with self._lock:
-            entry = self._entries.get(model_id)
-            if entry is None:
-                raise ServiceError(
-                    ErrorCode.MODEL_NOT_LOADED,
-                    f"Model {model_id} is not loaded on this worker.",
-                    {"model_id": model_id, "device": self.device},
-                )
-            if kind is not None and entry.info.kind != kind:
-                raise ServiceError(
-                    ErrorCode.CONFIGURATION_ERROR,
-                    f"Model {model_id} is an {entry.info.kind} model, not an {kind} model.",
-                    {"model_id": model_id, "kind": entry.info.kind, "expected_kind": kind},
-                )
+            entry = self._entry(model_id, kind)
             entry.in_flight += 1
             return entry
 
-    def release(self, entry: _Entry, ok: bool) -> None:
+    def _entry(self, model_id: str, kind: ModelKind | None) -> _Entry:
+        entry = self._entries.get(model_id)
+        if entry is None:
+            raise ServiceError(
+                ErrorCode.MODEL_NOT_LOADED,
+                f"Model {model_id} is not loaded on this worker.",
+                {"model_id": model_id, "device": self.device},
+            )
+        if kind is not None and entry.info.kind != kind:
+            raise ServiceError(
+                ErrorCode.CONFIGURATION_ERROR,
+                f"Model {model_id} is an {entry.info.kind} model, not an {kind} model.",
+                {"model_id": model_id, "kind": entry.info.kind, "expected_kind": kind},
+            )
+        return entry
+
+    def release(self, entry: _Entry, requests: int = 1, failed: int = 0) -> None:
+        """End one use that served `requests` requests, `failed` of them with an error."""
         with self._lock:
             entry.in_flight -= 1
-            entry.info.inference_count += 1
-            if not ok:
-                entry.info.inference_errors += 1
+            entry.info.inference_count += requests
+            entry.info.inference_errors += failed
         with entry.idle:
             entry.idle.notify_all()
 
     @contextmanager
-    def use(self, model_id: str, engine_type: type[EngineT]) -> Iterator[EngineT]:
-        """Hold a model for one inference, counted; a model of the wrong kind is refused."""
+    def use(
+        self, model_id: str, engine_type: type[EngineT], tally: Tally | None = None
+    ) -> Iterator[EngineT]:
+        """Hold a model for one inference (or one batch: say how it went in `tally`);
+        a model of the wrong kind is refused."""
+        tally = tally or Tally()
         entry = self.acquire(model_id, _KIND_OF[engine_type])
         engine = entry.engine
         assert isinstance(engine, engine_type)  # the kind check above guarantees it
@@ -183,7 +207,7 @@ class ModelCache:
             yield engine
             ok = True
         finally:
-            self.release(entry, ok)
+            self.release(entry, tally.requests, tally.failed if ok else tally.requests)
 
 
 def _check_deadline(request: LoadModel, started: float) -> None:

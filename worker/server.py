@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -21,12 +21,14 @@ import zmq
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.ipc import (
+    DetectLanguage,
     ErrorReply,
     GatewayMessage,
     Goodbye,
     Heartbeat,
     Hello,
     HelloRequest,
+    LanguagesDetected,
     LoadModel,
     LoadProgress,
     LoadResult,
@@ -35,22 +37,17 @@ from protocol.ipc import (
     StatusReply,
     StatusRequest,
     Transcribe,
-    TranscribeResult,
     Translate,
-    TranslateResult,
-    Translation,
     UnloadModel,
     UnloadResult,
     decode_from_gateway,
     encode,
 )
-from worker import memory
-from worker.asr_engine import WhisperEngine
-from worker.audio import decode_audio
+from worker import language_id, memory
 from worker.curve_client import CurveKeys, secure
 from worker.devices import supported_compute_types
+from worker.inference import InferenceQueues, QueueSettings
 from worker.model_cache import ModelCache
-from worker.mt_engine import TranslationEngine
 from worker.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -70,6 +67,8 @@ class WorkerConfig:
     executor_threads: int = 4
     # CURVE keys for a tcp:// gateway (a remote worker); None over ipc://.
     curve: CurveKeys | None = None
+    # Batching of translations and the bound on each model's queue.
+    queues: QueueSettings = field(default_factory=QueueSettings)
 
 
 class WorkerServer:
@@ -84,6 +83,9 @@ class WorkerServer:
         self._outbox = Outbox(self._context, f"inproc://outbox-{id(self)}")
         self._executor = ThreadPoolExecutor(config.executor_threads, thread_name_prefix="model")
         self._cache = ModelCache(config.device, config.cpu_threads)
+        self._inference = InferenceQueues(
+            self._cache, self._outbox, config.queues, self._executor.submit
+        )
         self._running = True
         self._heartbeat_seq = 0
 
@@ -159,9 +161,11 @@ class WorkerServer:
             case UnloadModel():
                 self._submit(message.request_id, self._unload, message)
             case Transcribe():
-                self._submit(message.request_id, self._transcribe, message, b"".join(payload))
+                self._inference.transcribe(message, b"".join(payload))
+            case DetectLanguage():
+                self._submit(message.request_id, self._detect_language, message)
             case Translate():
-                self._submit(message.request_id, self._translate, message)
+                self._inference.translate(message)
             case HelloRequest():
                 self._send(self._hello())  # the gateway lost track of us: re-admit with our models
             case Shutdown(reason=reason):
@@ -232,46 +236,9 @@ class WorkerServer:
             )
         )
 
-    def _transcribe(self, request: Transcribe, audio_bytes: bytes) -> None:
-        audio = decode_audio(audio_bytes, request.audio_format)
-        with self._cache.use(request.model_id, WhisperEngine) as engine:
-            result = engine.transcribe(audio, request.options)
-        del engine  # an unload that follows our reply must find the model unreferenced
-        self._outbox.send(
-            TranscribeResult(
-                request_id=request.request_id,
-                model_id=request.model_id,
-                device=self.config.device,
-                text=result.text,
-                language=result.language,
-                language_probability=result.language_probability,
-                duration=result.duration,
-                segments=result.segments,
-                inference_ms=round(result.inference_ms, 2),
-            )
-        )
-
-    def _translate(self, request: Translate) -> None:
-        with self._cache.use(request.model_id, TranslationEngine) as engine:
-            started = time.perf_counter()
-            outputs = engine.translate_batch(
-                request.texts, request.source_language, request.target_language, request.options
-            )
-            elapsed_ms = (time.perf_counter() - started) * 1000
-        del engine  # an unload that follows our reply must find the model unreferenced
-        scores = request.options.return_scores
-        self._outbox.send(
-            TranslateResult(
-                request_id=request.request_id,
-                model_id=request.model_id,
-                device=self.config.device,
-                translations=[
-                    Translation(text=o.text, score=o.score if scores else None, tokens=o.tokens)
-                    for o in outputs
-                ],
-                inference_ms=round(elapsed_ms, 2),
-            )
-        )
+    def _detect_language(self, request: DetectLanguage) -> None:
+        languages = language_id.detect(request.texts, request.candidates)
+        self._outbox.send(LanguagesDetected(request_id=request.request_id, languages=languages))
 
     # ------------------------------------------------------------ helpers
 
@@ -290,6 +257,7 @@ class WorkerServer:
         self._socket.send(encode(message))
 
     def _close(self) -> None:
+        self._inference.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._outbox.close()
         self._socket.close(linger=_GOODBYE_LINGER_MS)

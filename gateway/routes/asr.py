@@ -1,4 +1,8 @@
-"""Transcription without a session: `POST /api/asr/transcribe?model_id=...` with audio."""
+"""Transcription: `POST /api/asr/transcribe?model_id=...` and `POST /api/sessions/{sid}/transcribe`.
+
+Audio is the request body (any container PyAV reads, or raw 16 kHz 16-bit PCM as
+audio/L16) or a multipart `file`; options come as query parameters or form fields.
+"""
 
 from __future__ import annotations
 
@@ -8,40 +12,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import json_response, read_body
-from gateway.services import services
+from gateway.audio_upload import read_audio
+from gateway.http_io import json_response
+from gateway.services import Services, services
+from gateway.transcribe_options import options_for, parse_params
 from protocol.api import TranscriptionResponse, TranscriptionTimings
-from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import TranscribeOptions
-
-_PCM_TYPES = {"audio/l16", "audio/pcm"}
+from protocol.config import AsrConfig
 
 
-def _options(request: Request) -> TranscribeOptions:
-    query = request.query_params
-    try:
-        return TranscribeOptions(
-            language=query.get("language") or None,
-            beam_size=int(query.get("beam_size", 5)),
-            word_timestamps=query.get("word_timestamps", "false").lower() == "true",
-            vad_filter=query.get("vad_filter", "false").lower() == "true",
-        )
-    except ValueError as exc:
-        raise ServiceError(ErrorCode.CONFIGURATION_ERROR, str(exc), {"field": "beam_size"}) from exc
-
-
-async def transcribe(request: Request) -> Response:
-    svc = services(request)
+async def _transcribe(
+    request: Request, svc: Services, session: AsrConfig | None, sid: str | None
+) -> Response:
     started = time.perf_counter()
-    model_id = request.query_params.get("model_id") or svc.settings.default_asr_model
-    svc.models.entry(model_id)  # unknown ids fail before the body is read
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    audio = await read_body(request, int(svc.settings.max_upload_mb * 1024 * 1024))
+    query = parse_params(request.query_params)
+    model_id = query.model_id or (session.model_id if session else svc.settings.default_asr_model)
+    svc.models.entry(model_id)  # an unknown model fails before the body is read
+    upload = await read_audio(request, int(svc.settings.max_upload_mb * 1024 * 1024))
+    # Form fields of a multipart upload count like query parameters (and win over them).
+    params = parse_params({**request.query_params, **{k: v[-1] for k, v in upload.fields.items()}})
+    model_id = params.model_id or model_id
+    options = options_for(params, session)
     result = await svc.inference.transcribe(
-        model_id,
-        audio,
-        "pcm" if content_type in _PCM_TYPES else "container",
-        _options(request),
+        model_id, upload.data, upload.audio_format, options, sid
     )
     total_ms = (time.perf_counter() - started) * 1000
     timings = TranscriptionTimings(
@@ -66,4 +58,18 @@ async def transcribe(request: Request) -> Response:
     )
 
 
-routes = [Route("/api/asr/transcribe", transcribe, methods=["POST"])]
+async def transcribe(request: Request) -> Response:
+    return await _transcribe(request, services(request), None, None)
+
+
+async def session_transcribe(request: Request) -> Response:
+    svc = services(request)
+    sid = request.path_params["sid"]
+    info = await svc.sessions.get(sid)
+    return await _transcribe(request, svc, info.config.asr, sid)
+
+
+routes = [
+    Route("/api/asr/transcribe", transcribe, methods=["POST"]),
+    Route("/api/sessions/{sid}/transcribe", session_transcribe, methods=["POST"]),
+]

@@ -1,4 +1,4 @@
-"""Downloads from a hub on loopback, in this process: progress, offline, refusals, broken transfers."""
+"""Downloads from a hub on loopback, in this process: progress, offline, refusals, broken files."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_a_download_reports_growing_bytes_up_to_the_listed_total(
     hub: FakeHub, tiny_whisper: Path, tmp_path: Path
 ) -> None:
     repo = hub.host(REPO, tiny_whisper, mode="slow")
-    repo.slow_seconds = 0.8
+    repo.slow_seconds = 0.7
     events: list[tuple[int, int]] = []
     started = time.monotonic()
     folder = _fetch(hub, tmp_path, events)
@@ -57,7 +57,7 @@ def test_a_download_reports_growing_bytes_up_to_the_listed_total(
     done = [d for d, _ in events]
     assert done == sorted(set(done)), "bytes only grow, and each event says something new"
     assert done[-1] == repo.total_bytes
-    assert len([d for d in done if 0 < d < repo.total_bytes]) >= 2, events
+    assert len(done) >= 3, events  # at the start, at least once while it ran, at the end
     # Throttled to a few events a second, however many chunks arrived.
     assert len(events) <= elapsed / 0.25 + 3
 
@@ -101,13 +101,15 @@ def test_an_unreachable_hub_is_download_required_with_the_cause(tmp_path: Path) 
     assert "Connect" in caught.value.details["cause"]
 
 
-def test_a_gated_repository_is_a_license_error(
-    hub: FakeHub, tiny_whisper: Path, tmp_path: Path
+@pytest.mark.parametrize("mode", ["gated", "private"])
+def test_a_gated_or_private_repository_is_a_license_error(
+    hub: FakeHub, tiny_whisper: Path, tmp_path: Path, mode: Mode
 ) -> None:
-    hub.host(REPO, tiny_whisper, mode="gated")
+    hub.host(REPO, tiny_whisper, mode=mode)
     error = _failure(hub, tmp_path)
-    assert error.code == "LICENSE_ERROR"
-    assert error.details["repo_id"] == REPO and error.details["gated"] is True
+    assert error.code == "LICENSE_ERROR", error.message
+    assert error.details["repo_id"] == REPO and error.details["status"] == 401
+    assert error.details["gated"] is (mode == "gated")
     assert "HF_TOKEN" in error.message
     assert not list(tmp_path.rglob("model.bin"))
 

@@ -53,6 +53,7 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         options=ipc.TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
     ),
     ipc.Shutdown(reason="test"),
+    ipc.DetectLanguage(request_id="d1", texts=["bonjour"], candidates=["fr", "en"]),
     ipc.HelloRequest(reason="unknown to the gateway"),
     ipc.Translate(
         request_id="r6",
@@ -103,6 +104,9 @@ FROM_WORKER: list[ipc.WorkerMessage] = [
         inference_ms=123.0,
     ),
     ipc.ErrorReply(request_id="r5", code="INVALID_AUDIO", message="bad", details={"bytes": 3}),
+    ipc.LanguagesDetected(
+        request_id="d1", languages=[ipc.DetectedLanguage(code="fr", probability=0.99)]
+    ),
     ipc.TranslateResult(
         request_id="r6",
         model_id="m",

@@ -24,12 +24,14 @@ MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 REFERENCES: dict[str, str] = json.loads((AUDIO / "references.json").read_text())
 
-# Fast liveness for tests: a heartbeat every 100 ms, hung after 1.5 s of silence.
+# Fast liveness: a heartbeat every 100 ms, hung after 1.5 s of silence; quick restarts.
 FAST = {
     "LX_WORKER_HEARTBEAT_INTERVAL_MS": "100",
     "LX_WORKER_HEARTBEAT_TIMEOUT_MS": "1500",
     "LX_WORKER_RESTART_BACKOFF_MS": "50",
     "LX_WORKER_RESTART_BACKOFF_MAX_MS": "200",
+    # Every request must reach a worker: no cached results.
+    "LX_RESULT_CACHE_SIZE": "0",
 }
 
 
@@ -85,14 +87,18 @@ class Gateway(GatewayProcess):
         return [c.pid for c in children if "worker" in " ".join(c.cmdline())]
 
 
-def collect(ws: ClientConnection, until: Callable[[dict[str, Any]], bool], timeout_s: float) -> list[dict[str, Any]]:
+def collect(
+    ws: ClientConnection, until: Callable[[dict[str, Any]], bool], timeout_s: float
+) -> list[dict[str, Any]]:
     """Events up to and including the first for which `until` holds."""
     deadline = time.monotonic() + timeout_s
     seen: list[dict[str, Any]] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise AssertionError(f"condition not met in {timeout_s} s; saw {[e['t'] for e in seen]}")
+            raise AssertionError(
+                f"condition not met in {timeout_s} s; saw {[e['t'] for e in seen]}"
+            )
         event: dict[str, Any] = json.loads(ws.recv(timeout=remaining))
         seen.append(event)
         if until(event):
@@ -163,13 +169,15 @@ def _answers(gateway: Gateway) -> bool:
         return False
 
 
-def start_worker(*args: str, log_path: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(*args: str, log_path: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
     """A worker started by hand (a remote one), its log in `log_path`."""
     command = [sys.executable, "-m", "worker", "--heartbeat-interval", "0.1", *args]
     command += ["--cpu-threads", "2"]
-    stderr = log_path.open("wb") if log_path is not None else None
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LX_LOG_LEVEL": "INFO"}
-    return subprocess.Popen(command, stderr=stderr, env=env)
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "LX_LOG_LEVEL": "INFO", **env}
+    if log_path is None:
+        return subprocess.Popen(command, env=environment)
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(command, stderr=log_file, env=environment)
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> None:

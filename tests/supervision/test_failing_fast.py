@@ -7,7 +7,6 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,9 +34,7 @@ def test_requests_in_flight_get_503_at_once_and_the_next_one_succeeds(gateway: G
     _loaded(gateway)
     (old,) = gateway.workers()
     with gateway.events() as ws, ThreadPoolExecutor(IN_FLIGHT) as threads:
-        requests = [
-            threads.submit(gateway.transcribe, "long_story.wav") for _ in range(IN_FLIGHT)
-        ]
+        requests = [threads.submit(gateway.transcribe, "long_story.wav") for _ in range(IN_FLIGHT)]
         gateway.wait_for(
             lambda: gateway.worker("cpu")["in_flight"] == IN_FLIGHT, 10, "requests in flight"
         )
@@ -46,7 +43,8 @@ def test_requests_in_flight_get_503_at_once_and_the_next_one_succeeds(gateway: G
         answers: list[httpx.Response] = [r.result(timeout=10) for r in requests]
         failed_within = time.monotonic() - killed
         events = collect(ws, lambda e: e["t"] == "model.load.completed", timeout_s=30)
-    assert failed_within < 1.0, f"in-flight requests took {failed_within:.2f} s to fail"
+    # Each would have run for seconds more: 2 s leaves room for a loaded CI machine.
+    assert failed_within < 2.0, f"in-flight requests took {failed_within:.2f} s to fail"
     for answer in answers:
         assert answer.status_code == 503, answer.text
         error = answer.json()["error"]

@@ -6,7 +6,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -50,7 +49,7 @@ def test_a_stopped_worker_is_declared_hung_killed_and_replaced(gateway: Gateway)
         detected = time.monotonic() - stopped
         assert hung["data"]["worker_id"] == "cpu"
         assert hung["data"]["exit"]["reason"] == "hang"
-        assert TIMEOUT_S * 0.9 < detected < TIMEOUT_S + 1.0
+        assert TIMEOUT_S * 0.9 < detected < TIMEOUT_S + 1.5
         lost = next_event(ws, {"worker.lost"}, timeout_s=2)
         assert lost["data"]["exit"]["reason"] == "hang"
         assert lost["data"]["exit"]["signal"] == "SIGKILL"

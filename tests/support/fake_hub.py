@@ -13,8 +13,10 @@ Each repository has a mode that decides how its files are served:
 - `normal`; `slow`: files trickle out in small pieces, so a download shows progress;
 - `gated`: metadata is public but every file answers 401 (403 with a token) and the hub's
   `X-Error-Code: GatedRepo`, as for a gated repository whose license was not accepted;
+- `private`: every request answers 401 `RepoNotFound`, as the hub does for a private repository
+  and a caller without access;
 - `broken`: the first GET of the largest file sends half of it and drops the connection; after
-  that the hub is down for the repository's files (503) until the mode changes;
+  that the file answers 503 (the hub went down), so resuming fails too, until the mode changes;
 - `corrupt`: the largest file arrives whole but with its bytes flipped (a hash mismatch);
 - `short`: the largest file's body stops at half though the metadata announced all of it.
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-Mode = Literal["normal", "slow", "gated", "broken", "corrupt", "short"]
+Mode = Literal["normal", "slow", "gated", "private", "broken", "corrupt", "short"]
 
 _INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]+))?$")
 _TREE = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)$")
@@ -63,7 +65,7 @@ class HostedRepo:
     commit: str
     mode: Mode = "normal"
     slow_seconds: float = 1.0  # how long each file takes in `slow` mode
-    down: bool = False  # `broken`: the hub stopped serving files after the dropped transfer
+    down: bool = False  # `broken`: the largest file is no longer served after the dropped transfer
 
     @property
     def largest(self) -> str:
@@ -144,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
         repo = self.hub.repos.get(repo_id)
         if repo is None:
             self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+        elif repo.mode == "private":
+            self._error(401, "RepoNotFound", "Repository not found")
         elif revision not in ("main", repo.commit):
             self._error(404, "RevisionNotFound", f"Revision {revision} not found")
         else:
@@ -177,11 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
             status = 403 if self.headers.get("Authorization") else 401
             self._error(status, "GatedRepo", f"Access to model {repo.repo_id} is restricted.")
             return
-        if repo.down:
+        largest = name == repo.largest
+        if largest and repo.down:
             self._error(503, "ServiceUnavailable", "The hub is down")
             return
         data, start = hosted.data, _range_start(self.headers.get("Range"))
-        largest = name == repo.largest
         if largest and repo.mode == "corrupt":
             data = bytes(b ^ 0xFF for b in data)
         self.send_response(206 if start else 200)
@@ -259,7 +263,8 @@ def running_hub() -> Iterator[FakeHub]:
     server.daemon_threads = True
     server.block_on_close = False  # keep-alive connections must not hold up shutdown
     hub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-hub", daemon=True)
+    # A short poll interval: shutdown waits for it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield hub

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,10 @@ class Peer:
     socket: zmq.Socket[bytes]
     process: subprocess.Popen[bytes]
     identity: bytes = b""
+    hello: ipc.Hello | None = None
 
-    def recv(self, timeout_s: float = 30.0) -> ipc.WorkerMessage:
-        """The next message that is not a heartbeat."""
+    def recv(self, timeout_s: float = 30.0, skip_heartbeats: bool = True) -> ipc.WorkerMessage:
+        """The next message (that is not a heartbeat, unless asked)."""
         deadline = time.monotonic() + timeout_s
         while True:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
@@ -32,7 +33,7 @@ class Peer:
             identity, frame, *_ = self.socket.recv_multipart()
             self.identity = identity
             message = ipc.decode_from_worker(frame)
-            if not isinstance(message, ipc.Heartbeat):
+            if not (skip_heartbeats and isinstance(message, ipc.Heartbeat)):
                 return message
 
     def send(self, message: ipc.GatewayMessage, *payload: bytes) -> None:
@@ -48,19 +49,22 @@ class Peer:
 
 
 @contextmanager
-def running_worker(folder: Path) -> Iterator[Peer]:
-    """A CPU worker connected to a fresh ROUTER; the Hello is already read."""
+def running_worker(folder: Path, args: Sequence[str] = ()) -> Iterator[Peer]:
+    """A CPU worker connected to a fresh ROUTER, with extra command-line `args`; the Hello is
+    already read."""
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     router = context.socket(zmq.ROUTER)
     endpoint = f"ipc://{folder}/w.sock"
     router.bind(endpoint)
     command = [sys.executable, "-m", "worker", "--device", "cpu", "--id", "cpu-test"]
     command += ["--connect", endpoint, "--parent-pid", str(os.getpid()), "--cpu-threads", "2"]
-    command += ["--heartbeat-interval", "0.2"]
+    command += ["--heartbeat-interval", "0.2", *args]
     process = subprocess.Popen(command)
     try:
         peer = Peer(router, process)
-        assert isinstance(peer.recv(), ipc.Hello)
+        hello = peer.recv()
+        assert isinstance(hello, ipc.Hello)
+        peer.hello = hello
         yield peer
     finally:
         process.kill()

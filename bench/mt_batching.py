@@ -1,0 +1,280 @@
+"""MT batching benchmark: concurrent requests through a worker vs one by one through a raw
+ctranslate2 Translator, on the same machine in the same run.
+
+    .venv/bin/python -m bench.mt_batching [--requests 64] [--rounds 3] [--cache-dir DIR]
+
+(a) baseline: the sentences one at a time through `ctranslate2.Translator` in this process,
+    tokenised and decoded exactly as the worker does (NLLB layout, beam 4, int8, all cores);
+(b) service: the same sentences as concurrent single-sentence Translate requests to a real
+    `python -m worker` process over ZeroMQ (ipc://), sent back to back, replies awaited.
+
+The model is the big copy model of tests/builders (d_model 1024, 12 + 12 layers, int8): large
+enough that compute dominates, and its output equals its input, so both paths are checked.
+It is built once (about 7 s) into the cache folder and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from protocol import ipc
+from worker.mt_engine import EOS
+
+SOURCE, TARGET = "eng_Latn", "fra_Latn"
+OPTIONS = ipc.TranslateOptions()  # the service's defaults: beam 4, up to 256 new tokens
+_BUILT_STAMP = "BUILT"
+_WORDS = (  # the English words of the copy model's tokenizer corpus
+    "hello world this is a test the quick brown fox jumps over lazy dog please turn on "
+    "kitchen lights weather today sunny warm we will meet again tomorrow morning market "
+    "river street house water book friend family time people good new first last long great "
+    "little own other old right big high small large next early young important public bad "
+    "same able translate model speech service language"
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    outputs: list[str]
+    batch_sizes: Counter[int] | None = None
+    queue_ms: float | None = None
+
+
+def sentences(count: int, seed: int = 7) -> list[str]:
+    """Distinct English-like sentences of 8 to 16 words."""
+    rng = random.Random(seed)
+    vocabulary = _WORDS.split()
+    found: list[str] = []
+    while len(found) < count:
+        words = rng.choices(vocabulary, k=rng.randint(8, 16))
+        text = " ".join(words).capitalize() + "."
+        if text not in found:
+            found.append(text)
+    return found
+
+
+def big_copy_model(cache_dir: Path) -> Path:
+    model_dir = cache_dir / "nllb-copy-big"
+    if (model_dir / _BUILT_STAMP).is_file():
+        return model_dir
+    from tests.builders.nllb_copy import build_big_nllb_copy_model
+
+    print(f"building the big copy model into {model_dir} (once) ...", flush=True)
+    build_big_nllb_copy_model(model_dir)
+    (model_dir / _BUILT_STAMP).write_text("ok\n")  # only a finished build is reused
+    return model_dir
+
+
+# ---------------------------------------------------------------- (a) raw Translator
+
+
+def raw_one_by_one(model_dir: Path, texts: list[str], threads: int, rounds: int) -> Run:
+    import ctranslate2
+    import sentencepiece
+
+    spm: Any = sentencepiece.SentencePieceProcessor(
+        model_file=str(model_dir / "sentencepiece.bpe.model")
+    )
+    translator: Any = ctranslate2.Translator(
+        str(model_dir), device="cpu", compute_type="int8", inter_threads=1, intra_threads=threads
+    )
+
+    def translate(text: str) -> str:
+        pieces: list[str] = spm.encode(text, out_type=str)
+        [result] = translator.translate_batch(
+            [[SOURCE, *pieces, EOS]],
+            target_prefix=[[TARGET]],
+            beam_size=OPTIONS.beam_size,
+            length_penalty=OPTIONS.length_penalty,
+            no_repeat_ngram_size=OPTIONS.no_repeat_ngram_size,
+            max_decoding_length=OPTIONS.max_new_tokens + 1,
+            max_input_length=OPTIONS.max_input_length,
+            return_scores=True,
+        )
+        hypothesis: list[str] = result.hypotheses[0]
+        return str(spm.decode(hypothesis[1:] if hypothesis[:1] == [TARGET] else hypothesis))
+
+    translate(texts[0])  # warm-up, as the worker warms up at load
+    runs = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        outputs = [translate(text) for text in texts]
+        runs.append(Run(time.perf_counter() - started, outputs))
+    return min(runs, key=lambda run: run.seconds)
+
+
+# ---------------------------------------------------------------- (b) through a worker
+
+
+@contextmanager
+def worker_process(folder: Path, threads: int, worker_args: list[str]) -> Iterator[_Peer]:
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    endpoint = f"ipc://{folder}/bench.sock"
+    router.bind(endpoint)
+    command = [sys.executable, "-m", "worker", "--device", "cpu", "--id", "bench"]
+    command += ["--connect", endpoint, "--parent-pid", str(os.getpid())]
+    command += ["--cpu-threads", str(threads), *worker_args]
+    process = subprocess.Popen(command)
+    try:
+        peer = _Peer(router)
+        hello = peer.recv()
+        assert isinstance(hello, ipc.Hello), hello
+        yield peer
+    finally:
+        process.kill()
+        process.wait()
+        router.close(linger=0)
+        context.term()
+
+
+class _Peer:
+    def __init__(self, socket: zmq.Socket[bytes]) -> None:
+        self._socket = socket
+        self._identity = b""
+
+    def send(self, message: ipc.GatewayMessage) -> None:
+        self._socket.send_multipart([self._identity, ipc.encode(message)])
+
+    def recv(self, timeout_s: float = 300.0) -> ipc.WorkerMessage:
+        """The next message that is neither a heartbeat nor a load progress event."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self._socket.poll(max(int((deadline - time.monotonic()) * 1000), 1)):
+                raise TimeoutError("the worker did not answer")
+            identity, frame, *_ = self._socket.recv_multipart()
+            self._identity = identity
+            message = ipc.decode_from_worker(frame)
+            if not isinstance(message, ipc.Heartbeat | ipc.LoadProgress):
+                return message
+
+
+def through_worker(
+    model_dir: Path, texts: list[str], threads: int, rounds: int, worker_args: list[str]
+) -> Run:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        worker_process(Path(folder), threads, worker_args) as peer,
+    ):
+        peer.send(
+            ipc.LoadModel(
+                request_id="load",
+                model_id="big-copy",
+                kind="mt",
+                source=ipc.ModelSource(local_path=str(model_dir)),
+                compute_type="int8",
+            )
+        )
+        loaded = peer.recv()
+        assert isinstance(loaded, ipc.LoadResult), loaded
+        runs = [_concurrent_round(peer, texts) for _ in range(rounds)]
+    return min(runs, key=lambda run: run.seconds)
+
+
+def _concurrent_round(peer: _Peer, texts: list[str]) -> Run:
+    started = time.perf_counter()
+    for index, text in enumerate(texts):
+        peer.send(
+            ipc.Translate(
+                request_id=str(index),
+                model_id="big-copy",
+                texts=[text],
+                source_language=SOURCE,
+                target_language=TARGET,
+                options=OPTIONS,
+            )
+        )
+    replies: dict[int, ipc.TranslateResult] = {}
+    while len(replies) < len(texts):
+        reply = peer.recv()
+        if not isinstance(reply, ipc.TranslateResult):
+            raise RuntimeError(f"the worker answered {reply!r}")
+        replies[int(reply.request_id)] = reply
+    seconds = time.perf_counter() - started
+    ordered = [replies[i] for i in range(len(texts))]
+    return Run(
+        seconds,
+        [reply.translations[0].text for reply in ordered],
+        Counter(reply.batch_size for reply in ordered),
+        statistics.mean(reply.queue_ms for reply in ordered),
+    )
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}; {len(os.sched_getaffinity(0))} usable cores; Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.mt_batching", description=__doc__)
+    parser.add_argument("--requests", type=int, default=64, help="single-sentence requests")
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("LX_BENCH_CACHE", Path.home() / ".cache" / "lx-bench")),
+        help="where the big copy model is built once and reused",
+    )
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--batch-max-size", type=int, default=32)
+    parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
+    args = parser.parse_args(argv)
+
+    print(f"machine: {machine()}; threads per model: {args.threads}")
+    model_dir = big_copy_model(args.cache_dir)
+    texts = sentences(args.requests)
+    print(
+        f"{len(texts)} sentences of 8-16 words; beam {OPTIONS.beam_size}; int8; best of "
+        f"{args.rounds} rounds",
+        flush=True,
+    )
+
+    raw = raw_one_by_one(model_dir, texts, args.threads, args.rounds)
+    worker_args = ["--batch-max-size", str(args.batch_max_size)]
+    worker_args += ["--batch-timeout-ms", str(args.batch_timeout_ms)]
+    service = through_worker(model_dir, texts, args.threads, args.rounds, worker_args)
+    for name, run in (("raw", raw), ("worker", service)):
+        if run.outputs != texts:
+            raise SystemExit(f"{name}: the copy model's output differs from its input")
+
+    raw_rate = len(texts) / raw.seconds
+    service_rate = len(texts) / service.seconds
+    print(f"(a) raw Translator, one by one:  {raw.seconds:7.2f} s  {raw_rate:7.1f} sentences/s")
+    print(
+        f"(b) worker, {len(texts)} concurrent:       {service.seconds:7.2f} s  "
+        f"{service_rate:7.1f} sentences/s"
+    )
+    assert service.batch_sizes is not None
+    sizes = ", ".join(f"{size} x{count}" for size, count in sorted(service.batch_sizes.items()))
+    print(f"    batch sizes (texts: requests): {sizes}; mean queue {service.queue_ms:.0f} ms")
+    print(f"ratio (b)/(a): {service_rate / raw_rate:.2f}x (goal >= 3x)")
+
+
+if __name__ == "__main__":
+    main()

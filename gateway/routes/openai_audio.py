@@ -1,0 +1,115 @@
+"""OpenAI-compatible routes: `/v1/audio/transcriptions`, `/v1/audio/translations`, `/v1/models`.
+
+Existing OpenAI clients work unchanged against `http://<host>/v1`: the same form fields in,
+the same bodies out (json, text, srt, verbose_json, vtt). Whisper translates into English only.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.catalog import CatalogEntry
+from gateway.http_io import json_response
+from gateway.openai_form import WHISPER_1, AudioRequest, Task, read_audio_request, resolve_model
+from gateway.services import services
+from gateway.subtitles import srt, vtt
+from gateway.whisper_language_names import language_name
+from protocol.ipc import TranscribeResult
+from protocol.openai import (
+    AudioSegment,
+    AudioText,
+    AudioWord,
+    OpenAIModel,
+    OpenAIModelList,
+    VerboseAudioText,
+)
+
+
+async def transcriptions(request: Request) -> Response:
+    return await _audio(request, "transcribe")
+
+
+async def translations(request: Request) -> Response:
+    return await _audio(request, "translate")
+
+
+async def list_models(request: Request) -> Response:
+    svc = services(request)
+    default = resolve_model(svc, WHISPER_1)
+    models = [_model(WHISPER_1, default)]
+    models += [_model(entry.model_id, entry) for entry in svc.catalog.asr_entries()]
+    return json_response(OpenAIModelList(data=models))
+
+
+async def get_model(request: Request) -> Response:
+    name: str = request.path_params["model"]
+    return json_response(_model(name, resolve_model(services(request), name)))
+
+
+def _model(name: str, entry: CatalogEntry) -> OpenAIModel:
+    return OpenAIModel(id=name, owned_by=entry.info.provider)
+
+
+async def _audio(request: Request, task: Task) -> Response:
+    svc = services(request)
+    asked = await read_audio_request(request, svc, task)
+    result = await svc.inference.transcribe(
+        asked.model_id, asked.upload.data, asked.upload.audio_format, asked.options
+    )
+    text = result.text.strip()  # as OpenAI: no leading space
+    match asked.response_format:
+        case "json":
+            return json_response(AudioText(text=text))
+        case "text":
+            return Response(f"{text}\n", media_type="text/plain")
+        case "srt":
+            return Response(srt(result.segments), media_type="text/plain")
+        case "vtt":
+            return Response(vtt(result.segments), media_type="text/vtt")
+        case "verbose_json":
+            return json_response(_verbose(result, asked, text))
+
+
+def _verbose(result: TranscribeResult, asked: AudioRequest, text: str) -> VerboseAudioText:
+    task = asked.options.task
+    segments = [
+        AudioSegment(
+            id=index,  # OpenAI counts from 0, faster-whisper from 1
+            seek=segment.seek,
+            start=segment.start,
+            end=segment.end,
+            text=segment.text,
+            tokens=segment.tokens or [],
+            temperature=segment.temperature,
+            avg_logprob=segment.avg_logprob,
+            compression_ratio=segment.compression_ratio,
+            no_speech_prob=segment.no_speech_prob,
+        )
+        for index, segment in enumerate(result.segments)
+    ]
+    words = [
+        AudioWord(word=word.word.strip(), start=word.start, end=word.end)
+        for segment in result.segments
+        for word in segment.words or []
+    ]
+    # Segments come by default or when asked; words only when asked (as OpenAI does).
+    want_segments = not asked.granularities or "segment" in asked.granularities
+    return VerboseAudioText(
+        task=task,
+        # Whisper translates into English; otherwise the language it heard, by name.
+        language="english" if task == "translate" else language_name(result.language),
+        duration=result.duration,
+        text=text,
+        segments=segments if want_segments else None,
+        words=words if "word" in asked.granularities else None,
+    )
+
+
+routes = [
+    Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+    Route("/v1/audio/translations", translations, methods=["POST"]),
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+]

@@ -1,0 +1,49 @@
+"""Bodies of the translation routes (`/api/mt/translate`, `/api/sessions/{sid}/translate`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # One text or a list; languages as ISO 639-1 (fr), BCP-47 (zh-TW) or FLORES (fra_Latn).
+    text: Text | Annotated[list[Text], msgspec.Meta(min_length=1, max_length=256)]
+    target_language: str | None = None  # required without a session
+    source_language: str | None = None  # detected per text when absent
+    model_id: str | None = None
+    return_confidence: bool = False
+    beam_size: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
+    length_penalty: Annotated[float, msgspec.Meta(ge=0.0, le=5.0)] | None = None
+    no_repeat_ngram_size: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
+    max_new_tokens: Annotated[int, msgspec.Meta(ge=1, le=4096)] | None = None
+
+
+class DetectedSource(msgspec.Struct, kw_only=True):
+    language: str
+    probability: float
+
+
+class TranslatedText(msgspec.Struct, kw_only=True, omit_defaults=True):
+    text: str
+    source_language: str  # BCP-47 tag, as given or as detected
+    cached: bool  # served from the result cache
+    detected: DetectedSource | None = None
+    confidence: float | None = None  # exp of the model's length-normalised log-probability
+
+
+class TranslationTimings(msgspec.Struct, kw_only=True):
+    queue_ms: float
+    inference_ms: float
+    total_ms: float
+
+
+class TranslateResponse(msgspec.Struct, kw_only=True):
+    translations: list[TranslatedText]
+    target_language: str
+    model_id: str
+    device: str
+    timings: TranslationTimings

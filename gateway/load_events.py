@@ -67,6 +67,7 @@ class LoadEvents:
             suggestions=suggestions,
             required_mb=error.details.get("required_mb"),
             available_mb=error.details.get("available_mb"),
+            details=error.details or None,
         )
         self._hub.publish(envelope("model.load.failed", data, sid))
 

@@ -14,6 +14,8 @@ from protocol.errors import ErrorCode, ServiceError
 
 log = logging.getLogger(__name__)
 
+_NAMED_TYPES = {"int8", "float16", "float32"}
+
 
 class ModelRestorer:
     """A worker-pool listener (see WorkerListener)."""
@@ -50,7 +52,9 @@ class ModelRestorer:
 
     async def _restore(self, record: ModelRecord) -> None:
         try:
-            config = LoadComputeConfig(device=record.device)
+            # The same device and, where the API can name it, the same compute type.
+            asked = record.compute_type if record.compute_type in _NAMED_TYPES else None
+            config = LoadComputeConfig(device=record.device, compute_type=asked)  # type: ignore[arg-type]
             await self._models.load(record.model_id, LoadModelRequest(compute_config=config))
         except ServiceError as exc:
             log.warning("could not restore %s: %s", record.model_id, exc.message)

@@ -58,6 +58,8 @@ class ModelLoadFailed(_EventData):
     suggestions: list[str]
     required_mb: float | None = None
     available_mb: float | None = None
+    # Extension: the error's details (repository, size, device...), as the HTTP error has.
+    details: dict[str, Any] | None = None
 
 
 class ModelUnloaded(_EventData):

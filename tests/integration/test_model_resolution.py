@@ -41,6 +41,8 @@ def test_a_model_not_on_this_machine_fails_with_download_required(
         assert failed["data"]["model_id"] == "openai/whisper-small"
         assert failed["data"]["error_code"] == "DOWNLOAD_REQUIRED"
         assert "Systran/faster-whisper-small" in failed["data"]["error_message"]
+        assert failed["data"]["details"]["repo_id"] == "Systran/faster-whisper-small"
+        assert failed["data"]["details"]["offline"] is True
         assert failed["data"]["suggestions"]
         status = client.get("/api/models/status").json()
     (small,) = [m for m in status["asr_models"] if m["model_id"] == "openai/whisper-small"]

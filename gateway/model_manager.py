@@ -23,7 +23,7 @@ from gateway.model_records import ModelRecord, utc_now
 from gateway.placement import Placement
 from gateway.settings import Settings
 from gateway.suggestions import suggestions_for
-from gateway.worker_link import ProgressCallback, WorkerLink
+from gateway.worker_link import WorkerLink
 from gateway.worker_pool import WorkerPool, WorkerState
 from protocol.api import (
     LoadComputeConfig,
@@ -35,7 +35,6 @@ from protocol.api import (
 from protocol.catalog import ASRModelInfo
 from protocol.errors import ErrorCode, ServiceError
 from protocol.ipc import (
-    FinalReply,
     LoadModel,
     LoadProgress,
     LoadResult,
@@ -259,7 +258,15 @@ class ModelManager:
         try:
             async with self._slots.slot(worker.worker_id, request.priority):
                 self.events.started(record, self._estimate_load_ms(record, entry), required_mb, sid)
-                reply = await self._request_load(worker, message, on_progress)
+                # The worker enforces the load timeout itself and discards a late model;
+                # the grace covers a worker stuck inside one blocking call.
+                reply = await self.link.request_until_stalled(
+                    worker.worker_id,
+                    message,
+                    request_id=message.request_id,
+                    on_progress=on_progress,
+                    stall_timeout_s=self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S,
+                )
             assert isinstance(reply, LoadResult)
         except TimeoutError:
             self._fail(record, sid, _timeout_error(record.model_id, self._settings))
@@ -274,34 +281,6 @@ class ModelManager:
             model.model_id, model.compute_type, model.device, model.memory_usage_mb
         )
         self.events.completed(record, model, sid)
-
-    async def _request_load(
-        self, worker: WorkerState, message: LoadModel, on_progress: ProgressCallback
-    ) -> FinalReply:
-        """The worker's answer, waiting at most the load timeout (plus grace for a worker
-        stuck in one blocking call) after the last sign of progress: a download that keeps
-        reporting bytes is not a stuck load."""
-        limit_s = self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S
-        last_progress = asyncio.get_running_loop().time()
-
-        def progressed(progress: LoadProgress) -> None:
-            nonlocal last_progress
-            last_progress = asyncio.get_running_loop().time()
-            on_progress(progress)
-
-        reply = asyncio.ensure_future(
-            self.link.request(
-                worker.worker_id, message, request_id=message.request_id, on_progress=progressed
-            )
-        )
-        while True:
-            remaining = last_progress + limit_s - asyncio.get_running_loop().time()
-            done, _ = await asyncio.wait({reply}, timeout=max(remaining, 0.0))
-            if done:
-                return reply.result()
-            if asyncio.get_running_loop().time() - last_progress >= limit_s:
-                reply.cancel()
-                raise TimeoutError
 
     def _source(self, entry: CatalogEntry) -> ModelSource:
         """The folder discovery found on this machine, else where to download from."""

@@ -168,6 +168,37 @@ class WorkerLink:
             raise as_service_error(reply.code, reply.message, reply.details)
         return reply
 
+    async def request_until_stalled(
+        self,
+        worker_id: str,
+        message: GatewayMessage,
+        *,
+        request_id: str,
+        on_progress: ProgressCallback,
+        stall_timeout_s: float,
+    ) -> FinalReply:
+        """Like `request`, but gives up (TimeoutError) only after `stall_timeout_s` without
+        a reply or a progress event: a download that keeps reporting bytes is not stuck."""
+        loop = asyncio.get_running_loop()
+        last_progress = loop.time()
+
+        def progressed(progress: LoadProgress) -> None:
+            nonlocal last_progress
+            last_progress = loop.time()
+            on_progress(progress)
+
+        reply = asyncio.ensure_future(
+            self.request(worker_id, message, request_id=request_id, on_progress=progressed)
+        )
+        while True:
+            remaining = last_progress + stall_timeout_s - loop.time()
+            done, _ = await asyncio.wait({reply}, timeout=max(remaining, 0.0))
+            if done:
+                return reply.result()
+            if loop.time() - last_progress >= stall_timeout_s:
+                reply.cancel()
+                raise TimeoutError
+
     def fail_pending(
         self, worker_id: str | None, cause: str, error: ServiceError | None = None
     ) -> int:

@@ -53,11 +53,7 @@ class SessionStore:
     def get(self, session_id: str) -> SessionInfo:
         _check_id(session_id)
         with self._db.reading() as conn:
-            row = conn.execute(
-                "SELECT session_id, created_at, updated_at, config FROM sessions "
-                "WHERE session_id = ?",
-                (session_id,),
-            ).fetchone()
+            row = _select(conn, session_id)
         if row is None:
             raise _not_found(session_id)
         return _session(row)
@@ -106,11 +102,7 @@ class SessionStore:
     ) -> SessionInfo:
         _check_id(session_id)
         with self._db.transaction() as conn:
-            row = conn.execute(
-                "SELECT session_id, created_at, updated_at, config FROM sessions "
-                "WHERE session_id = ?",
-                (session_id,),
-            ).fetchone()
+            row = _select(conn, session_id)
             if row is None:
                 raise _not_found(session_id)
             config = new_config(_session(row).config)
@@ -128,6 +120,14 @@ class SessionStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _select(conn: sqlite3.Connection, session_id: str) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        "SELECT session_id, created_at, updated_at, config FROM sessions WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()
+    return row
 
 
 def _check_id(session_id: str) -> None:

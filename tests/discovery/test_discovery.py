@@ -80,27 +80,27 @@ def test_bundled_is_found_without_importing_the_package() -> None:
     ],
 )
 def test_model_folder_in_a_model_dir_is_local(
-    tmp_path: Path, tiny_whisper: Path, folder: str
+    tmp_path: Path, tiny_whisper_model: Path, folder: str
 ) -> None:
     models = tmp_path / "models"
-    shutil.copytree(tiny_whisper, models / folder)
+    shutil.copytree(tiny_whisper_model, models / folder)
 
     found = discovery(tmp_path / "hub", [models])
     location = found.location(BASE)
 
     assert location is not None and location.kind == "local"
     assert location.path == str(models / folder)
-    assert location.size_on_disk_mb == pytest.approx(files_mb(tiny_whisper), abs=0.1)
+    assert location.size_on_disk_mb == pytest.approx(files_mb(tiny_whisper_model), abs=0.1)
     assert load_source(location).local_path == str(models / folder)
     # The folder is that catalog model, so it is not listed again as an unknown one.
     assert found.local_models() == []
     assert found.location("openai/whisper-base.en").kind == "download_required"  # type: ignore[union-attr]
 
 
-def test_first_model_dir_wins(tmp_path: Path, tiny_whisper: Path) -> None:
+def test_first_model_dir_wins(tmp_path: Path, tiny_whisper_model: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    shutil.copytree(tiny_whisper, second / "faster-whisper-base")
-    shutil.copytree(tiny_whisper, first / "whisper-base")
+    shutil.copytree(tiny_whisper_model, second / "faster-whisper-base")
+    shutil.copytree(tiny_whisper_model, first / "whisper-base")
 
     location = discovery(tmp_path / "hub", [first, second]).location(BASE)
 
@@ -118,10 +118,10 @@ def test_folder_without_a_model_is_not_a_location(tmp_path: Path) -> None:
 
 
 def test_folder_named_like_asr_model_but_holding_mt_is_not_that_model(
-    tmp_path: Path, nllb_copy: Path
+    tmp_path: Path, nllb_copy_model: Path
 ) -> None:
     models = tmp_path / "models"
-    shutil.copytree(nllb_copy, models / "whisper-base")
+    shutil.copytree(nllb_copy_model, models / "whisper-base")
 
     found = discovery(tmp_path / "hub", [models])
 
@@ -129,9 +129,11 @@ def test_folder_named_like_asr_model_but_holding_mt_is_not_that_model(
     assert [m.model_id for m in found.local_models()] == ["local/whisper-base"]
 
 
-def test_hub_cache_snapshot_is_cached_with_its_size(tmp_path: Path, tiny_whisper: Path) -> None:
+def test_hub_cache_snapshot_is_cached_with_its_size(
+    tmp_path: Path, tiny_whisper_model: Path
+) -> None:
     hub = tmp_path / "hub"
-    snapshot = place_in_hub_cache(hub, BASE_REPO, tiny_whisper)
+    snapshot = place_in_hub_cache(hub, BASE_REPO, tiny_whisper_model)
 
     location = discovery(hub).location(BASE)
 
@@ -139,7 +141,7 @@ def test_hub_cache_snapshot_is_cached_with_its_size(tmp_path: Path, tiny_whisper
     assert location.path == str(snapshot)
     assert location.revision == snapshot.name
     assert location.repo_id == BASE_REPO
-    assert location.size_on_disk_mb == pytest.approx(files_mb(tiny_whisper), abs=0.1)
+    assert location.size_on_disk_mb == pytest.approx(files_mb(tiny_whisper_model), abs=0.1)
     assert load_source(location).local_path == str(snapshot)
 
 
@@ -157,10 +159,10 @@ def test_empty_cache_means_download_required_naming_the_repo(tmp_path: Path) -> 
             assert (source.repo_id, source.local_path) == (e.weights.repo_id, None)
 
 
-def test_pinned_revision_must_be_the_cached_one(tmp_path: Path, nllb_copy: Path) -> None:
+def test_pinned_revision_must_be_the_cached_one(tmp_path: Path, nllb_copy_model: Path) -> None:
     hub, pinned = tmp_path / "hub", entry(PINNED).weights
     assert pinned.revision is not None
-    snapshot = place_in_hub_cache(hub, pinned.repo_id, nllb_copy)  # another commit
+    snapshot = place_in_hub_cache(hub, pinned.repo_id, nllb_copy_model)  # another commit
 
     assert discovery(hub).location(PINNED).kind == "download_required"  # type: ignore[union-attr]
 
@@ -171,16 +173,16 @@ def test_pinned_revision_must_be_the_cached_one(tmp_path: Path, nllb_copy: Path)
     assert location.revision == pinned.revision
 
 
-def test_incomplete_snapshot_is_not_cached(tmp_path: Path, tiny_whisper: Path) -> None:
+def test_incomplete_snapshot_is_not_cached(tmp_path: Path, tiny_whisper_model: Path) -> None:
     hub = tmp_path / "hub"
-    snapshot = place_in_hub_cache(hub, BASE_REPO, tiny_whisper)
+    snapshot = place_in_hub_cache(hub, BASE_REPO, tiny_whisper_model)
     (snapshot / "model.bin").unlink()  # an interrupted download
 
     assert discovery(hub).location(BASE).kind == "download_required"  # type: ignore[union-attr]
 
 
 def test_cache_change_is_seen_after_the_interval_and_only_then(
-    tmp_path: Path, tiny_whisper: Path
+    tmp_path: Path, tiny_whisper_model: Path
 ) -> None:
     hub, clock = tmp_path / "hub", FakeClock()
     hub.mkdir()
@@ -193,7 +195,7 @@ def test_cache_change_is_seen_after_the_interval_and_only_then(
     found.locations()  # due, but nothing changed: no rescan
     assert found.scan_count == 1
 
-    place_in_hub_cache(hub, BASE_REPO, tiny_whisper)
+    place_in_hub_cache(hub, BASE_REPO, tiny_whisper_model)
     clock.advance(5)
     assert found.location(BASE).kind == "download_required"  # type: ignore[union-attr]
     assert found.scan_count == 1  # not due yet
@@ -207,7 +209,9 @@ def test_cache_change_is_seen_after_the_interval_and_only_then(
     assert found.scan_count == 2
 
 
-def test_model_copied_into_an_existing_folder_is_seen(tmp_path: Path, tiny_whisper: Path) -> None:
+def test_model_copied_into_an_existing_folder_is_seen(
+    tmp_path: Path, tiny_whisper_model: Path
+) -> None:
     models, clock = tmp_path / "models", FakeClock()
     target = models / "faster-whisper-base"
     target.mkdir(parents=True)
@@ -215,7 +219,7 @@ def test_model_copied_into_an_existing_folder_is_seen(tmp_path: Path, tiny_whisp
     found = discovery(tmp_path / "hub", [models], clock)
     assert found.location(BASE).kind == "download_required"  # type: ignore[union-attr]
 
-    for f in tiny_whisper.iterdir():
+    for f in tiny_whisper_model.iterdir():
         shutil.copy2(f, target / f.name)
     clock.advance(10)
 

@@ -24,16 +24,16 @@ MB = 1024 * 1024
 @pytest.fixture(scope="module")
 def models(
     tmp_path_factory: pytest.TempPathFactory,
-    tiny_whisper: Path,
-    multilingual_whisper: Path,
-    nllb_copy: Path,
-    m2m_copy: Path,
+    tiny_whisper_model: Path,
+    tiny_whisper_multilingual_model: Path,
+    nllb_copy_model: Path,
+    m2m_copy_model: Path,
 ) -> Path:
     root = tmp_path_factory.mktemp("models")
-    shutil.copytree(tiny_whisper, root / "my-english-whisper")
-    shutil.copytree(multilingual_whisper, root / "my-whisper")
-    shutil.copytree(nllb_copy, root / "my-nllb")
-    shutil.copytree(m2m_copy, root / "acme" / "my-m2m")  # the <owner>/<name> layout
+    shutil.copytree(tiny_whisper_model, root / "my-english-whisper")
+    shutil.copytree(tiny_whisper_multilingual_model, root / "my-whisper")
+    shutil.copytree(nllb_copy_model, root / "my-nllb")
+    shutil.copytree(m2m_copy_model, root / "acme" / "my-m2m")  # the <owner>/<name> layout
     (root / "notes").mkdir()
     (root / "notes" / "readme.txt").write_text("not a model")
     return root
@@ -133,8 +133,8 @@ def test_model_bin_header_of_the_bundled_tiny_en() -> None:
     assert 37_000_000 < header.parameters < 40_000_000  # Whisper tiny.en: 39M
 
 
-def test_truncated_model_bin_is_unreadable(tmp_path: Path, tiny_whisper: Path) -> None:
-    data = (tiny_whisper / "model.bin").read_bytes()
+def test_truncated_model_bin_is_unreadable(tmp_path: Path, tiny_whisper_model: Path) -> None:
+    data = (tiny_whisper_model / "model.bin").read_bytes()
     cut = tmp_path / "model.bin"
     cut.write_bytes(data[:30])
     assert read_model_bin_header(cut) is None

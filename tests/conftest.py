@@ -1,4 +1,4 @@
-"""Copy translation models for the worker tests, built once per test session."""
+"""Models the suite builds itself, once per test session, for any test that asks."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def nllb_copy_model_int8(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def m2m_copy_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built.m2m_copy_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built.tiny_whisper_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_multilingual_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built.tiny_whisper_multilingual_model(tmp_path_factory)

@@ -68,6 +68,7 @@ class Target:
     server_pid: int  # the process that answers: its CPU time per request is reported
     runs: list[LoadRun] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)  # server CPU per request, per round
+    client_cpu_us: list[float] = field(default_factory=list)  # this process's, likewise
 
     def spread(self, figure: Callable[[LoadRun], float]) -> Spread:
         return Spread.of([figure(run) for run in self.runs])
@@ -216,27 +217,34 @@ async def measure(
         for round_ in range(args.rounds):
             shift = round_ % len(targets)
             for target in targets[shift:] + targets[:shift]:
-                cpu_before = cpu_seconds(target.server_pid)
+                server_before = cpu_seconds(target.server_pid)
+                client_before = cpu_seconds(os.getpid())
                 run = await under_load(
                     target.call, args.concurrency, args.requests, args.max_seconds
                 )
-                cpu = cpu_seconds(target.server_pid) - cpu_before
+                per_request = 1e6 / len(run.latencies_ms)
                 target.runs.append(run)
-                target.cpu_us.append(cpu / len(run.latencies_ms) * 1e6)
+                server = cpu_seconds(target.server_pid) - server_before
+                client = cpu_seconds(os.getpid()) - client_before
+                target.cpu_us.append(server * per_request)
+                target.client_cpu_us.append(client * per_request)
             print(f"  round {round_ + 1}/{args.rounds} done", flush=True)
     return targets
 
 
 def report(targets: list[Target], requests: int) -> None:
     print()
-    print(f"{'target':<42}{'p50 ms':<22}{'p99 ms':<24}{'requests/s':<20}{'server CPU us/request'}")
+    print(
+        f"{'target':<42}{'p50 ms':<22}{'p99 ms':<24}{'requests/s':<20}"
+        f"{'CPU us/request: server':<24}client"
+    )
     for target in targets:
         short = [len(run.latencies_ms) for run in target.runs if len(run.latencies_ms) < requests]
         print(
             f"{target.name:<42}{target.spread(lambda r: r.p(50)).show(2):<22}"
             f"{target.spread(lambda r: r.p(99)).show(2):<24}"
             f"{target.spread(lambda r: r.rate).show(0):<20}"
-            f"{Spread.of(target.cpu_us).show(0)}"
+            f"{Spread.of(target.cpu_us).show(0):<24}{Spread.of(target.client_cpu_us).show(0)}"
             + (f"  (time limit: only {short} requests)" if short else "")
         )
     baseline, status, _ = targets
@@ -251,8 +259,9 @@ def report(targets: list[Target], requests: int) -> None:
         f"server CPU per request x{cpu:.2f}"
     )
     print(
-        "server CPU: user+system time of the answering process (baseline server, gateway "
-        "without its worker, raw worker) over the round, per request"
+        "CPU: user+system time over the round, per request, of the answering process (server: "
+        "baseline server, gateway without its worker, raw worker) and of this one (client: "
+        "httpx, or the WorkerLink for the round trip)"
     )
 
 

@@ -1,12 +1,14 @@
 """MT batching benchmark: concurrent requests through a worker vs one by one through a raw
 ctranslate2 Translator, on the same machine in the same run.
 
-    .venv/bin/python -m bench.mt_batching [--requests 64] [--rounds 3] [--cache-dir DIR]
+    .venv/bin/python -m bench.mt_batching [--rounds 2] [--gateway] [--cache-dir DIR]
 
 (a) baseline: the sentences one at a time through `ctranslate2.Translator` in this process,
     tokenised and decoded exactly as the worker does (NLLB layout, beam 4, int8, all cores);
 (b) service: the same sentences as concurrent single-sentence Translate requests to a real
-    `python -m worker` process over ZeroMQ (ipc://), sent back to back, replies awaited.
+    `python -m worker` process over ZeroMQ (ipc://), sent back to back, replies awaited;
+(c) with --gateway, also as concurrent `POST /api/mt/translate` requests to a real gateway
+    (`python -m gateway`, the model found through LX_MODEL_DIRS, result cache off).
 
 The model is the big copy model of tests/builders (d_model 1024, 12 + 12 layers, int8): large
 enough that compute dominates, and its output equals its input, so both paths are checked.
@@ -16,8 +18,8 @@ It is built once (about 7 s) into the cache folder and reused.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -31,8 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import zmq
 
+from bench.harness import gateway_with_model, machine, usable_cores
 from protocol import ipc
 from worker.mt_engine import EOS
 
@@ -216,34 +220,60 @@ def _concurrent_round(peer: _Peer, texts: list[str]) -> Run:
     )
 
 
+# ---------------------------------------------------------------- (c) through the gateway
+
+
+def through_gateway(cache_dir: Path, texts: list[str], threads: int, rounds: int) -> Run:
+    model_id = "local/nllb-copy-big"
+    env = {"LX_MODEL_DIRS": str(cache_dir), "LX_RESULT_CACHE_SIZE": "0"}
+    with (
+        tempfile.TemporaryDirectory() as state,
+        gateway_with_model(Path(state), model_id, threads, **env) as gateway,
+    ):
+        runs = [asyncio.run(_http_round(gateway.base_url, model_id, texts)) for _ in range(rounds)]
+    return min(runs, key=lambda run: run.seconds)
+
+
+async def _http_round(base_url: str, model_id: str, texts: list[str]) -> Run:
+    limits = httpx.Limits(max_connections=len(texts))
+    async with httpx.AsyncClient(base_url=base_url, timeout=600.0, limits=limits) as client:
+
+        async def one(text: str) -> dict[str, Any]:
+            body = {"text": text, "model_id": model_id, "source_language": "en"}
+            response = await client.post(
+                "/api/mt/translate", json={**body, "target_language": "fr"}
+            )
+            response.raise_for_status()
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(one(text) for text in texts))
+        seconds = time.perf_counter() - started
+    return Run(
+        seconds,
+        [answer["translations"][0]["text"] for answer in answers],
+        queue_ms=statistics.mean(answer["timings"]["queue_ms"] for answer in answers),
+    )
+
+
 # ---------------------------------------------------------------- report
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}; {len(os.sched_getaffinity(0))} usable cores; Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.mt_batching", description=__doc__)
     parser.add_argument("--requests", type=int, default=64, help="single-sentence requests")
-    parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds")
+    parser.add_argument("--rounds", type=int, default=2, help="best of this many rounds")
     parser.add_argument(
         "--cache-dir",
         type=Path,
         default=Path(os.environ.get("LX_BENCH_CACHE", Path.home() / ".cache" / "lx-bench")),
         help="where the big copy model is built once and reused",
     )
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--threads", type=int, default=usable_cores())
     parser.add_argument("--batch-max-size", type=int, default=32)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
+    parser.add_argument("--gateway", action="store_true", help="also through the HTTP gateway")
     args = parser.parse_args(argv)
 
     print(f"machine: {machine()}; threads per model: {args.threads}")
@@ -259,7 +289,10 @@ def main(argv: list[str] | None = None) -> None:
     worker_args = ["--batch-max-size", str(args.batch_max_size)]
     worker_args += ["--batch-timeout-ms", str(args.batch_timeout_ms)]
     service = through_worker(model_dir, texts, args.threads, args.rounds, worker_args)
-    for name, run in (("raw", raw), ("worker", service)):
+    runs = {"raw": raw, "worker": service}
+    if args.gateway:
+        runs["gateway"] = through_gateway(args.cache_dir, texts, args.threads, args.rounds)
+    for name, run in runs.items():
         if run.outputs != texts:
             raise SystemExit(f"{name}: the copy model's output differs from its input")
 
@@ -274,6 +307,14 @@ def main(argv: list[str] | None = None) -> None:
     sizes = ", ".join(f"{size} x{count}" for size, count in sorted(service.batch_sizes.items()))
     print(f"    batch sizes (texts: requests): {sizes}; mean queue {service.queue_ms:.0f} ms")
     print(f"ratio (b)/(a): {service_rate / raw_rate:.2f}x (goal >= 3x)")
+    if "gateway" in runs:
+        http = runs["gateway"]
+        http_rate = len(texts) / http.seconds
+        print(
+            f"(c) gateway, {len(texts)} concurrent HTTP:  {http.seconds:7.2f} s  "
+            f"{http_rate:7.1f} sentences/s; mean queue {http.queue_ms:.0f} ms"
+        )
+        print(f"ratio (c)/(a): {http_rate / raw_rate:.2f}x")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,11 @@ class Settings:
     cache_check_interval_s: float = 1.0
     result_cache_size: int = 512
     max_text_chars: int = 20_000
+    # Worker batching and queues (contract InferenceOptimization.batching).
+    batch_max_size: int = 32
+    batch_timeout_ms: int = 5
+    queue_limit: int = 256
+    asr_concurrency: int = 1
     # Supervision: a worker silent this long is hung; crash loops; drains; remote workers.
     heartbeat_timeout_s: float = 10.0
     crash_loop_limit: int = 5
@@ -105,6 +110,10 @@ class Settings:
             / 1000,
             result_cache_size=_int(env, "LX_RESULT_CACHE_SIZE", 512, 0, 1_000_000),
             max_text_chars=_int(env, "LX_MAX_TEXT_CHARS", 20_000, 1, 10_000_000),
+            batch_max_size=_int(env, "LX_BATCH_MAX_SIZE", 32, 1, 1024),
+            batch_timeout_ms=_int(env, "LX_BATCH_TIMEOUT_MS", 5, 0, 10_000),
+            queue_limit=_int(env, "LX_QUEUE_LIMIT", 256, 1, 100_000),
+            asr_concurrency=_int(env, "LX_ASR_CONCURRENCY", 1, 1, 64),
             heartbeat_interval_s=_ms(env, "LX_WORKER_HEARTBEAT_INTERVAL_MS", 1000, 10),
             heartbeat_timeout_s=_ms(env, "LX_WORKER_HEARTBEAT_TIMEOUT_MS", 10_000, 50),
             restart_backoff_initial_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MS", 250, 0),

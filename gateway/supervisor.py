@@ -129,6 +129,10 @@ class Supervisor:
         ]
         if settings.worker_memory_limit_mb:
             command += ["--memory-limit-mb", str(settings.worker_memory_limit_mb)]
+        command += ["--batch-max-size", str(settings.batch_max_size)]
+        command += ["--batch-timeout-ms", str(settings.batch_timeout_ms)]
+        command += ["--queue-limit", str(settings.queue_limit)]
+        command += ["--asr-concurrency", str(settings.asr_concurrency)]
         process = await asyncio.create_subprocess_exec(*command)
         child.process = process
         self._pool.expect(child.worker_id, child.device, process.pid)

@@ -26,6 +26,15 @@ def test_environment_overrides() -> None:
     assert settings.offline is True
 
 
+def test_batching_and_queue_settings() -> None:
+    settings = Settings.from_env(
+        {"LX_BATCH_MAX_SIZE": "8", "LX_BATCH_TIMEOUT_MS": "0", "LX_QUEUE_LIMIT": "4"}
+    )
+    assert (settings.batch_max_size, settings.batch_timeout_ms, settings.queue_limit) == (8, 0, 4)
+    with pytest.raises(SettingsError, match="LX_QUEUE_LIMIT"):
+        Settings.from_env({"LX_QUEUE_LIMIT": "0"})
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [

@@ -38,7 +38,7 @@ from gateway.sessions.defaults import ConfigDefaults, default_model_config
 from gateway.sessions.service import SessionService, compute_types_by_device
 from gateway.sessions.store import SessionStore
 from gateway.settings import Settings
-from gateway.startup_checks import check_defaults
+from gateway.startup_checks import check_defaults, check_preloads
 from gateway.supervisor import Supervisor
 from gateway.system_resources import SystemMonitor
 from gateway.translation import TranslationService
@@ -55,9 +55,9 @@ def _session_defaults(settings: Settings) -> ModelConfig:
         ConfigDefaults(
             asr_model=settings.default_asr_model,
             mt_model=settings.default_mt_model,
-            device=settings.default_device,  # type: ignore[arg-type]  # checked by Settings
-            asr_compute_type=settings.asr_compute_type,  # type: ignore[arg-type]
-            mt_compute_type=settings.mt_compute_type,  # type: ignore[arg-type]
+            device=settings.default_device,
+            asr_compute_type=settings.asr_compute_type,
+            mt_compute_type=settings.mt_compute_type,
             target_language=settings.target_language,
         )
     )
@@ -66,7 +66,7 @@ def _session_defaults(settings: Settings) -> ModelConfig:
 def cache_policy_of(settings: Settings) -> CachePolicy:
     return CachePolicy(
         max_models_loaded=settings.max_models_loaded,
-        eviction_policy=settings.cache_eviction_policy,  # type: ignore[arg-type]
+        eviction_policy=settings.cache_eviction_policy,
         idle_unload_timeout_s=settings.idle_unload_timeout_ms / 1000,
         memory_pressure_threshold=settings.memory_pressure_threshold,
     )
@@ -103,6 +103,8 @@ def create_app(settings: Settings) -> Starlette:
             "mt": [e.model_id for e in catalog.mt_entries()],
         },
     )
+
+    check_preloads(settings, set(catalog.ids()))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

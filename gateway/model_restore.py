@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast, get_args
 
 from gateway.model_manager import ModelManager
 from gateway.model_records import ModelRecord
 from gateway.worker_pool import WorkerState
 from protocol.api import LoadComputeConfig, LoadModelRequest
+from protocol.config import ComputeType
 from protocol.errors import ErrorCode, ServiceError
 
 log = logging.getLogger(__name__)
-
-_NAMED_TYPES = {"int8", "float16", "float32"}
 
 
 class ModelRestorer:
@@ -53,8 +53,9 @@ class ModelRestorer:
     async def _restore(self, record: ModelRecord) -> None:
         try:
             # The same device and, where the API can name it, the same compute type.
-            asked = record.compute_type if record.compute_type in _NAMED_TYPES else None
-            config = LoadComputeConfig(device=record.device, compute_type=asked)  # type: ignore[arg-type]
+            named = record.compute_type in get_args(ComputeType)
+            asked = cast(ComputeType, record.compute_type) if named else None
+            config = LoadComputeConfig(device=record.device, compute_type=asked)
             await self._models.load(record.model_id, LoadModelRequest(compute_config=config))
         except ServiceError as exc:
             log.warning("could not restore %s: %s", record.model_id, exc.message)

@@ -7,6 +7,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, cast, get_args
+
+from protocol.config import ComputeType, Device
 
 
 class SettingsError(ValueError):
@@ -30,11 +33,11 @@ class Settings:
     load_timeout_ms: int = 600_000
     max_upload_mb: float = 100.0
     default_asr_model: str = "openai/whisper-tiny.en"
-    default_device: str = "auto"
+    default_device: Device = "auto"
     subscriber_queue_size: int = 256
-    asr_compute_type: str = "int8"
-    mt_compute_type: str = "int8"
-    mt_provider: str = "nllb"
+    asr_compute_type: ComputeType = "int8"
+    mt_compute_type: ComputeType = "int8"
+    mt_provider: Literal["nllb", "m2m100"] = "nllb"
     nllb_model: str = "facebook/nllb-200-distilled-600M"
     m2m_model: str = "facebook/m2m100_418M"
     target_language: str = "fr"
@@ -45,7 +48,7 @@ class Settings:
     worker_memory_limit_mb: int | None = None
     # Cache policy (contract ModelCacheConfig).
     max_models_loaded: int = 3
-    cache_eviction_policy: str = "lru"
+    cache_eviction_policy: Literal["lru", "lfu", "ttl"] = "lru"
     idle_unload_timeout_ms: int = 300_000
     memory_pressure_threshold: float = 0.8
     preload_popular_models: bool = False
@@ -87,10 +90,13 @@ class Settings:
             load_timeout_ms=_int(env, "LX_LOAD_TIMEOUT_MS", cls.load_timeout_ms, 1, 86_400_000),
             max_upload_mb=float(_int(env, "LX_MAX_UPLOAD_MB", 100, 1, 10_240)),
             default_asr_model=env.get("LX_ASR_MODEL", cls.default_asr_model),
-            default_device=_choice(env, "LX_DEVICE", "auto", ("cpu", "cuda", "auto")),
-            asr_compute_type=_choice(env, "LX_ASR_COMPUTE", "int8", _COMPUTE_TYPES),
-            mt_compute_type=_choice(env, "LX_MT_COMPUTE_TYPE", "int8", _COMPUTE_TYPES),
-            mt_provider=_choice(env, "LX_MT_PROVIDER", "nllb", ("nllb", "m2m100")),
+            default_device=cast(Device, _choice(env, "LX_DEVICE", "auto", get_args(Device))),
+            asr_compute_type=cast(ComputeType, _choice(env, "LX_ASR_COMPUTE", "int8", _TYPES)),
+            mt_compute_type=cast(ComputeType, _choice(env, "LX_MT_COMPUTE_TYPE", "int8", _TYPES)),
+            mt_provider=cast(
+                Literal["nllb", "m2m100"],
+                _choice(env, "LX_MT_PROVIDER", "nllb", ("nllb", "m2m100")),
+            ),
             nllb_model=env.get("LX_NLLB_MODEL", cls.nllb_model),
             m2m_model=env.get("LX_M2M_MODEL", cls.m2m_model),
             target_language=env.get("LX_MT_TARGET_LANGUAGE", cls.target_language),
@@ -99,7 +105,10 @@ class Settings:
             ),
             worker_memory_limit_mb=_int(env, "LX_WORKER_MEMORY_LIMIT_MB", 0, 0, 10_000_000) or None,
             max_models_loaded=_int(env, "LX_MODEL_CACHE_SIZE", 3, 1, 1000),
-            cache_eviction_policy=_choice(env, "LX_CACHE_EVICTION_POLICY", "lru", _POLICIES),
+            cache_eviction_policy=cast(
+                Literal["lru", "lfu", "ttl"],
+                _choice(env, "LX_CACHE_EVICTION_POLICY", "lru", _POLICIES),
+            ),
             idle_unload_timeout_ms=_int(env, "LX_AUTO_UNLOAD_TIMEOUT_MS", 300_000, 0, 2**31),
             memory_pressure_threshold=_fraction(env, "LX_MEMORY_PRESSURE_THRESHOLD", 0.8),
             preload_popular_models=_bool(env, "LX_PRELOAD_POPULAR_MODELS"),
@@ -128,7 +137,7 @@ class Settings:
         )
 
 
-_COMPUTE_TYPES = ("int8", "float16", "float32")
+_TYPES = get_args(ComputeType)
 _POLICIES = ("lru", "lfu", "ttl")
 
 

@@ -22,6 +22,15 @@ def _variable_for(field: str, settings: Settings) -> str:
     return "LX_DEVICE"
 
 
+def check_preloads(settings: Settings, known: set[str]) -> None:
+    unknown = [m for m in settings.preload_models if m not in known]
+    if unknown:
+        raise SettingsError(
+            f"LX_PRELOAD_MODELS: unknown model(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(sorted(known))})"
+        )
+
+
 def check_defaults(
     settings: Settings,
     defaults: ModelConfig,

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
+from gateway.app import create_app
 from gateway.settings import Settings, SettingsError
 
 
@@ -48,3 +52,28 @@ def test_batching_and_queue_settings() -> None:
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_unknown_preload_model_stops_start_up(tmp_path: Path) -> None:
+    settings = Settings(devices=(), state_dir=tmp_path, preload_models=("acme/nope",))
+    with pytest.raises(SettingsError, match="LX_PRELOAD_MODELS"):
+        create_app(settings)
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"default_asr_model": "openai/whisper-huge"}, "LX_ASR_MODEL"),
+        ({"nllb_model": "facebook/nllb-9000"}, "LX_NLLB_MODEL"),
+        ({"asr_compute_type": "float16"}, "LX_ASR_COMPUTE"),
+        ({"default_device": "cuda"}, "LX_DEVICE"),
+        ({"target_language": "klingon"}, "LX_MT_TARGET_LANGUAGE"),
+    ],
+)
+def test_defaults_no_request_could_use_stop_start_up(
+    tmp_path: Path, changes: dict[str, str], named: str
+) -> None:
+    # devices=("cpu",): a CPU-only machine, whatever this one has.
+    settings = Settings(devices=("cpu",), state_dir=tmp_path)
+    with pytest.raises(SettingsError, match=named):
+        create_app(dataclasses.replace(settings, **changes))  # type: ignore[arg-type]

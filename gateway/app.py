@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 
@@ -32,6 +31,7 @@ from gateway.routes import catalog as catalog_routes
 from gateway.routes import sessions as sessions_routes
 from gateway.routes import translate as translate_routes
 from gateway.routes import workers as worker_routes
+from gateway.run_dir import create_run_dir, remove_stale_run_dirs
 from gateway.services import Services
 from gateway.sessions.config_update import ConfigChecks
 from gateway.sessions.defaults import ConfigDefaults, default_model_config
@@ -109,7 +109,8 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # ipc socket files stay behind after close: keep them in a folder we remove.
-        run_dir = Path(tempfile.mkdtemp(prefix="loquilex-"))
+        remove_stale_run_dirs()
+        run_dir = create_run_dir(os.getpid())
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         hub = EventHub(settings.subscriber_queue_size)
         pool = WorkerPool(hub, settings.worker_ready_timeout_s)

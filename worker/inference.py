@@ -49,6 +49,9 @@ class _Audio:
     data: bytes
 
 
+_ASR_QUEUE_CAP = 32
+
+
 class InferenceQueues:
     def __init__(
         self, cache: ModelCache, outbox: Outbox, settings: QueueSettings, submit: Submit
@@ -69,7 +72,9 @@ class InferenceQueues:
             max_batch_size=1,
             batch_timeout_s=0.0,
             concurrency=max(settings.asr_concurrency, 1),
-            limit=limit,
+            # Queued audio stays in memory: a tighter cap keeps a burst of large uploads
+            # within _ASR_QUEUE_CAP x LX_MAX_UPLOAD_MB.
+            limit=min(limit, _ASR_QUEUE_CAP),
         )
 
     def close(self) -> None:

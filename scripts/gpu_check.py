@@ -1,0 +1,60 @@
+"""GPU check, for a machine with an NVIDIA GPU: `python scripts/gpu_check.py` after `make`'s
+install (`.venv/bin/python scripts/gpu_check.py`). Not run by CI.
+
+Starts a real gateway with a CPU and a cuda:0 worker and checks the GPU path end to end:
+NVML discovery, float16 on CUDA, placement, transcription, measured GPU memory, health.
+Prints one line per check and exits non-zero on the first failure.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gateway.devices import cuda_device_count
+from tests.integration.gateway_process import next_event, running_gateway
+
+MODEL = "openai/whisper-tiny.en"
+AUDIO = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"
+
+
+def check(what: str, ok: bool, detail: object = "") -> None:
+    print(f"{'ok  ' if ok else 'FAIL'} {what} {detail}")
+    if not ok:
+        sys.exit(1)
+
+
+def main() -> None:
+    gpus = cuda_device_count()
+    check("NVML sees a GPU", gpus > 0, f"({gpus})")
+    with running_gateway(Path(tempfile.mkdtemp()), LX_WORKER_DEVICES="cpu,cuda:0") as gateway:
+        workers = {w["worker_id"]: w for w in gateway.workers()}
+        check("a cuda:0 worker said hello", "cuda-0" in workers, sorted(workers))
+        with gateway.events() as ws, gateway.client() as client:
+            config = {"device": "cuda:0", "compute_type": "float16"}
+            answer = client.post(f"/api/models/{MODEL}/load", json={"compute_config": config})
+            check("float16 load on cuda:0 accepted", answer.status_code == 202, answer.text)
+            done = next_event(ws, {"model.load.completed", "model.load.failed"}, timeout_s=120)
+            check("load completed on the GPU", done["t"] == "model.load.completed", done["data"])
+            check("placed on cuda:0", done["data"]["device"] == "cuda:0", done["data"])
+            heard = client.post(
+                "/api/asr/transcribe",
+                content=(AUDIO / "kitchen_lights.wav").read_bytes(),
+                headers={"content-type": "audio/wav"},
+            ).json()
+            check("transcribed on cuda:0", heard.get("device") == "cuda:0", heard.get("text"))
+            status = client.get("/api/models/status").json()
+            gpu_mb = status["system_resources"].get("gpu_memory_usage_mb")
+            check("GPU memory measured by NVML", bool(gpu_mb and gpu_mb > 0), gpu_mb)
+            health = client.post(f"/api/models/{MODEL}/health-check").json()
+            check("health check has a gpu check", "gpu" in health["checks"], health["checks"])
+            auto = client.post("/api/models/openai/whisper-tiny/load").json()
+            check("auto placement answered", "device" in auto, auto)
+    print("GPU path checked")
+
+
+if __name__ == "__main__":
+    main()

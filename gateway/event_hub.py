@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import msgspec
@@ -52,11 +53,14 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
 
-    def publish(self, event: Envelope) -> None:
+    def publish(self, event: Envelope, also: Collection[str] = ()) -> None:
+        """Send to every subscriber of the event; `also` names more sessions it concerns
+        (callers that joined a load another session started)."""
         frame = self._encoder.encode(event)
         for subscription in list(self._subscriptions):
             # A session subscriber sees its own events and the service-wide ones.
-            if subscription.sid is None or event.sid in (None, subscription.sid):
+            sid = subscription.sid
+            if sid is None or event.sid in (None, sid) or sid in also:
                 subscription.offer(frame)
                 if subscription.dropped:
                     log.warning("dropped a slow event subscriber (sid=%s)", subscription.sid)

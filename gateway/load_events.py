@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from gateway.event_hub import EventHub
 from gateway.model_records import ModelRecord
 from protocol.errors import ServiceError
@@ -24,6 +26,7 @@ class LoadEvents:
     def started(
         self, record: ModelRecord, estimate_ms: float, required_mb: float, sid: str | None
     ) -> None:
+        """Load events go to the session that asked and to every session that joined."""
         data = ModelLoadStarted(
             model_id=record.model_id,
             model_type=record.kind,
@@ -32,18 +35,18 @@ class LoadEvents:
             device=record.device or "",
             worker_id=record.worker_id or "",
         )
-        self._hub.publish(envelope("model.load.started", data, sid))
+        self._hub.publish(envelope("model.load.started", data, sid), record.watchers)
 
-    def progress(self, model_id: str, progress: LoadProgress, sid: str | None) -> None:
+    def progress(self, record: ModelRecord, progress: LoadProgress, sid: str | None) -> None:
         data = ModelLoadProgress(
-            model_id=model_id,
+            model_id=record.model_id,
             progress=progress.progress,
             stage=progress.stage,
             memory_used_mb=progress.memory_used_mb,
             downloaded_bytes=progress.downloaded_bytes,
             total_bytes=progress.total_bytes,
         )
-        self._hub.publish(envelope("model.load.progress", data, sid))
+        self._hub.publish(envelope("model.load.progress", data, sid), record.watchers)
 
     def completed(self, record: ModelRecord, model: LoadedModel, sid: str | None) -> None:
         data = ModelLoadCompleted(
@@ -55,10 +58,15 @@ class LoadEvents:
             device=model.device,
             worker_id=record.worker_id or "",
         )
-        self._hub.publish(envelope("model.load.completed", data, sid))
+        self._hub.publish(envelope("model.load.completed", data, sid), record.watchers)
 
     def failed(
-        self, model_id: str, error: ServiceError, suggestions: list[str], sid: str | None
+        self,
+        model_id: str,
+        error: ServiceError,
+        suggestions: list[str],
+        sid: str | None,
+        also: Collection[str] = (),
     ) -> None:
         data = ModelLoadFailed(
             model_id=model_id,
@@ -69,7 +77,7 @@ class LoadEvents:
             available_mb=error.details.get("available_mb"),
             details=error.details or None,
         )
-        self._hub.publish(envelope("model.load.failed", data, sid))
+        self._hub.publish(envelope("model.load.failed", data, sid), also)
 
     def unloaded(self, model_id: str, freed_mb: float, reason: str) -> None:
         data = ModelUnloaded(model_id=model_id, memory_freed_mb=freed_mb, reason=reason)

@@ -137,13 +137,13 @@ class ModelManager:
         entry = self.entry(model_id)
         record = self.record(model_id)
         if self._settled(record):
-            return self._response(record, entry)
+            return self._join(record, entry, sid)
         config = request.compute_config or LoadComputeConfig()
         asked_type = config.compute_type or "default"
         # One caller at a time decides placement and admission; the others then join its load.
         async with record.admission:
             if self._settled(record):
-                return self._response(record, entry)
+                return self._join(record, entry, sid)
             try:
                 worker = await self._placement.place(
                     entry, config.device or self._settings.default_device
@@ -172,6 +172,7 @@ class ModelManager:
         if self._on_use is not None:
             self._on_use(record.model_id)
         record.status = "loading"
+        record.watchers = {sid} if sid else set()
         record.worker_id = worker.worker_id
         record.device = worker.device
         record.compute_type = compute_type
@@ -192,6 +193,12 @@ class ModelManager:
                 ErrorCode.MODEL_NOT_LOADED, f"Model {model_id} is not loaded.", {}
             )
         return record
+
+    def _join(self, record: ModelRecord, entry: CatalogEntry, sid: str | None) -> LoadModelResponse:
+        """A caller joining a load under way sees its events too."""
+        if sid and record.status == "loading":
+            record.watchers.add(sid)
+        return self._response(record, entry)
 
     def _settled(self, record: ModelRecord) -> bool:
         """Loaded, or a load is under way that a new caller joins."""
@@ -253,7 +260,7 @@ class ModelManager:
         )
 
         def on_progress(progress: LoadProgress) -> None:
-            self.events.progress(record.model_id, progress, sid)
+            self.events.progress(record, progress, sid)
 
         try:
             async with self._slots.slot(worker.worker_id, request.priority):
@@ -299,7 +306,8 @@ class ModelManager:
             # The worker knows a size only from a listing; offline, the catalog's is the best.
             error.details["size_mb"] = float(entry.info.size_mb)
         record.mark_failed(error)
-        self.events.failed(record.model_id, error, self._suggestions(error, record.model_id), sid)
+        suggestions = self._suggestions(error, record.model_id)
+        self.events.failed(record.model_id, error, suggestions, sid, record.watchers)
 
     # ------------------------------------------------------------ unload
 

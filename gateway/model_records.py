@@ -31,6 +31,8 @@ class ModelRecord:
     last_checked: str | None = None
     # Set while a load runs; every caller of the same model awaits this one load.
     loading: asyncio.Task[None] | None = None
+    # Sessions that asked for the load under way: each sees its events.
+    watchers: set[str] = field(default_factory=set)
     # Held while one caller places and admits a load, so two callers cannot both start one.
     admission: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The worker died while the model was loaded: load it again when the worker is back.

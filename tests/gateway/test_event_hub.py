@@ -56,3 +56,19 @@ def test_session_subscriber_sees_its_own_and_global_events_only() -> None:
         assert len(_drain(everything.queue)) == 3
 
     asyncio.run(scenario())
+
+
+def test_an_event_also_reaches_the_sessions_it_names() -> None:
+    async def scenario() -> None:
+        hub = EventHub()
+        starter = hub.subscribe("sess_aaaaaaaaaaaaaaaa")
+        joiner = hub.subscribe("sess_bbbbbbbbbbbbbbbb")
+        bystander = hub.subscribe("sess_cccccccccccccccc")
+        everything = hub.subscribe()
+        hub.publish(_event(1, "sess_aaaaaaaaaaaaaaaa"), also={"sess_bbbbbbbbbbbbbbbb"})
+        assert len(_drain(starter.queue)) == 1
+        assert len(_drain(joiner.queue)) == 1
+        assert _drain(bystander.queue) == []
+        assert len(_drain(everything.queue)) == 1  # once, not once per session
+
+    asyncio.run(scenario())

@@ -38,3 +38,21 @@ def test_decoding_change_does_not_load_anything(gateway: GatewayProcess) -> None
         ).json()
     assert body["restart_required"] is False
     assert "estimated_restart_time_ms" not in body
+
+
+def test_every_session_that_asks_for_a_load_under_way_sees_its_events(
+    gateway: GatewayProcess,
+) -> None:
+    model = "openai/whisper-tiny.en"
+    with gateway.client() as client:
+        first, second = (client.post("/api/sessions").json()["session_id"] for _ in range(2))
+        with gateway.events(first) as ws_first, gateway.events(second) as ws_second:
+            started = client.post(f"/api/models/{model}/load", params={"session_id": first})
+            joined = client.post(f"/api/models/{model}/load", params={"session_id": second})
+            assert started.json()["status"] == "loading"
+            assert joined.json()["status"] == "loading"
+            for ws in (ws_first, ws_second):
+                done = next_event(ws, {"model.load.completed", "model.load.failed"})
+                assert done["t"] == "model.load.completed"
+                assert done["data"]["model_id"] == model
+                assert done["sid"] == first  # the load is the first session's

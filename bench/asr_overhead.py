@@ -29,6 +29,7 @@ import msgspec
 
 from bench.harness import DEFAULT_ASR_MODEL, Spread, gateway_with_model, machine, usable_cores
 from protocol.ipc import TranscribeOptions
+from worker.asr_engine import transcribe_kwargs
 
 _AUDIO_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"
 DEFAULT_AUDIO = [
@@ -41,8 +42,6 @@ DEFAULT_AUDIO = [
         "sunny_day.wav",
     )
 ]
-# What the worker does when temperature is 0 (worker/asr_engine.py).
-_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 _GOAL_SECONDS = 30.0
 _GOAL_RATIO = 1.05
 
@@ -78,25 +77,8 @@ class InProcess:
             cpu_threads=threads,
             local_files_only=True,
         )
-        temperature = (
-            _FALLBACK_TEMPERATURES if options.temperature == 0.0 else (options.temperature,)
-        )
-        # tiny.en is English-only: the worker drops the language for such models.
-        language = options.language if self._model.model.is_multilingual else None
-        self._kwargs: dict[str, Any] = dict(
-            language=language,
-            task=options.task,
-            beam_size=options.beam_size,
-            best_of=options.best_of,
-            temperature=temperature,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.logprob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
-            condition_on_previous_text=options.condition_on_previous_text,
-            initial_prompt=options.initial_prompt,
-            word_timestamps=options.word_timestamps,
-            vad_filter=options.vad_filter,
-        )
+        # Exactly the worker's arguments for these options.
+        self._kwargs = transcribe_kwargs(options, bool(self._model.model.is_multilingual))
 
     def transcribe(self, data: bytes) -> tuple[str, float, float]:
         """Text, audio duration and decoding seconds, from the file's bytes (decoded as the

@@ -25,6 +25,28 @@ class Transcription:
     inference_ms: float
 
 
+def transcribe_kwargs(options: TranscribeOptions, multilingual: bool) -> dict[str, Any]:
+    """faster-whisper's `transcribe` arguments for our options (benchmarks use the same)."""
+    temperature: tuple[float, ...] = (
+        _FALLBACK_TEMPERATURES if options.temperature == 0.0 else (options.temperature,)
+    )
+    return {
+        # English-only models take no language token.
+        "language": options.language if multilingual else None,
+        "task": options.task,
+        "beam_size": options.beam_size,
+        "best_of": options.best_of,
+        "temperature": temperature,
+        "compression_ratio_threshold": options.compression_ratio_threshold,
+        "log_prob_threshold": options.logprob_threshold,
+        "no_speech_threshold": options.no_speech_threshold,
+        "condition_on_previous_text": options.condition_on_previous_text,
+        "initial_prompt": options.initial_prompt,
+        "word_timestamps": options.word_timestamps,
+        "vad_filter": options.vad_filter,
+    }
+
+
 class WhisperEngine:
     def __init__(self, model_dir: str, device: str, compute_type: str, cpu_threads: int) -> None:
         from faster_whisper import WhisperModel
@@ -49,26 +71,8 @@ class WhisperEngine:
         self, audio: npt.NDArray[np.float32], options: TranscribeOptions
     ) -> Transcription:
         started = time.perf_counter()
-        temperature: tuple[float, ...] = (
-            _FALLBACK_TEMPERATURES if options.temperature == 0.0 else (options.temperature,)
-        )
-        language = options.language
-        if language is not None and not self.multilingual:
-            language = None  # English-only models take no language token
         segments_iter, info = self._model.transcribe(
-            audio,
-            language=language,
-            task=options.task,
-            beam_size=options.beam_size,
-            best_of=options.best_of,
-            temperature=temperature,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.logprob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
-            condition_on_previous_text=options.condition_on_previous_text,
-            initial_prompt=options.initial_prompt,
-            word_timestamps=options.word_timestamps,
-            vad_filter=options.vad_filter,
+            audio, **transcribe_kwargs(options, self.multilingual)
         )
         segments = [_segment(s, options.word_timestamps) for s in segments_iter]
         return Transcription(

@@ -21,7 +21,8 @@ def test_pcm_samples_are_scaled_to_unit_range() -> None:
 def test_wav_decodes_to_16k_mono() -> None:
     samples = decode_audio((AUDIO / "kitchen_lights.wav").read_bytes(), "container")
     assert samples.ndim == 1
-    assert 1.5 * 16_000 < samples.size < 6 * 16_000
+    assert samples.size > 1.5 * 16_000  # the clip is 2.3 s long
+    assert samples.size < 6 * 16_000
     assert float(np.abs(samples).max()) > 0.05
 
 

@@ -26,6 +26,7 @@ from gateway.load_events import LoadEvents
 from gateway.machine_resources import measure_resources
 from gateway.model_manager import ModelManager
 from gateway.model_restore import ModelRestorer
+from gateway.openapi import openapi_document
 from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
 from gateway.routes import sessions as sessions_routes
@@ -163,6 +164,7 @@ def create_app(settings: Settings) -> Starlette:
             inference=inference,
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
+            openapi=openapi_document(),
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb

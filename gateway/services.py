@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -41,6 +42,7 @@ class Services:
     discovery: ModelDiscovery
     health: HealthChecker
     translation: TranslationService
+    openapi: dict[str, Any]
     resources: MachineResources
 
 

@@ -17,4 +17,11 @@ async def healthz(request: Request) -> Response:
     return json_response(HealthzResponse(status="ok" if ok else "degraded", workers=workers))
 
 
-routes = [Route("/healthz", healthz, methods=["GET"])]
+async def openapi(request: Request) -> Response:
+    return json_response(services(request).openapi)
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]

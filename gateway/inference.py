@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from gateway.model_manager import ModelManager
@@ -21,6 +22,8 @@ from protocol.ipc import (
     TranslateResult,
 )
 
+_HASH_INLINE_BYTES = 1 << 20
+
 
 class InferenceService:
     def __init__(self, models: ModelManager, cache_size: int) -> None:
@@ -38,7 +41,13 @@ class InferenceService:
         count: bool = True,
     ) -> TranscribeResult:
         started = time.perf_counter()
-        key = cache_key(model_id, audio, (audio_format, options))
+        params = (audio_format, options)
+        # Hashing a large upload would stall the event loop: hash it on a thread.
+        key = (
+            await asyncio.to_thread(cache_key, model_id, audio, params)
+            if len(audio) > _HASH_INLINE_BYTES
+            else cache_key(model_id, audio, params)
+        )
         cached = self._transcripts.get(key) if count else None
         if cached is not None:
             self._models.cache_hit(model_id, (time.perf_counter() - started) * 1000)

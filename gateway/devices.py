@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import logging
 
+from gateway.nvml import gpu_memory
+
 log = logging.getLogger(__name__)
 
 
 def cuda_device_count() -> int:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        try:
-            return int(pynvml.nvmlDeviceGetCount())
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception as exc:  # NVMLError_LibraryNotFound on machines without a GPU
-        log.info("no NVIDIA GPU found (%s)", type(exc).__name__)
-        return 0
+    count = len(gpu_memory())
+    if not count:
+        log.info("no NVIDIA GPU found")
+    return count
 
 
 def detect_devices() -> tuple[str, ...]:

@@ -39,13 +39,18 @@ def decode_json(body: bytes, kind: type[T], code: ErrorCode) -> T:
     try:
         return msgspec.json.decode(body or b"{}", type=kind)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        field = message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
-        raise ServiceError(code, message, {"field": field} if field else {}) from exc
+        raise validation_error(exc, code) from exc
     except msgspec.DecodeError as exc:
         raise ServiceError(
             ErrorCode.INVALID_REQUEST, f"The body is not valid JSON: {exc}", {}
         ) from exc
+
+
+def validation_error(exc: msgspec.ValidationError, code: ErrorCode) -> ServiceError:
+    """The error for a value msgspec refused, naming the field (`$.a.b` -> `a.b`)."""
+    message = str(exc)
+    field = message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
+    return ServiceError(code, message, {"field": field} if field else {})
 
 
 def _too_large(limit_bytes: int, size: int) -> ServiceError:

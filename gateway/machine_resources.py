@@ -6,7 +6,6 @@ figures rather than the host's.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import msgspec
 import psutil
 
-log = logging.getLogger(__name__)
+from gateway.nvml import gpu_memory
 
 _MB = 1024 * 1024
 _CGROUP = Path("/sys/fs/cgroup")
@@ -40,24 +39,7 @@ def measure_resources(cgroup_dir: Path = _CGROUP) -> MachineResources:
 
 def gpu_total_memory_mb() -> list[float]:
     """Total memory of each NVIDIA GPU; [] when NVML (or its library) is absent."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-    except Exception as exc:  # NVMLError_LibraryNotFound and friends: no GPU here
-        log.debug("no NVIDIA GPU (%s)", type(exc).__name__)
-        return []
-    try:
-        sizes = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            sizes.append(round(pynvml.nvmlDeviceGetMemoryInfo(handle).total / _MB, 1))
-        return sizes
-    except Exception as exc:  # a driver error is still "no usable GPU", never a crash
-        log.warning("NVML could not report GPU memory: %s", exc)
-        return []
-    finally:
-        pynvml.nvmlShutdown()
+    return [round(g.total_mb, 1) for g in gpu_memory()]
 
 
 def _usable_cpus() -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 
+from gateway.nvml import gpu_memory
 from protocol.api import SystemResources
 
 _MB = 1024 * 1024
@@ -17,20 +18,9 @@ _DISK_TTL_S = 30.0  # walking a large cache on every status call would be wastef
 
 
 def gpu_memory_used_mb() -> float | None:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        try:
-            total = 0
-            for index in range(pynvml.nvmlDeviceGetCount()):
-                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-                total += pynvml.nvmlDeviceGetMemoryInfo(handle).used
-            return total / _MB
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # no NVIDIA library or driver: no GPU figure
-        return None
+    """Memory used on all GPUs together; None without a GPU."""
+    gpus = gpu_memory()
+    return sum(g.used_mb for g in gpus) if gpus else None
 
 
 def directory_size_mb(path: Path) -> float:

@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from gateway.http_io import validation_error
 from protocol.config import AsrConfig
-from protocol.errors import ErrorCode, ServiceError
+from protocol.errors import ErrorCode
 from protocol.ipc import TranscribeOptions
 
 
@@ -32,11 +33,7 @@ def parse_params(values: Mapping[str, str]) -> TranscribeParams:
     try:
         return msgspec.convert(dict(values), TranscribeParams, strict=False)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        field = message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
-        raise ServiceError(
-            ErrorCode.CONFIGURATION_ERROR, message, {"field": field} if field else {}
-        ) from exc
+        raise validation_error(exc, ErrorCode.CONFIGURATION_ERROR) from exc
 
 
 def options_for(params: TranscribeParams, session: AsrConfig | None) -> TranscribeOptions:

@@ -141,13 +141,7 @@ class ModelCache:
     def unload(self, model_id: str) -> float:
         """Remove a model once its in-flight work is done; returns the measured MiB freed."""
         with self._lock:
-            entry = self._entries.get(model_id)
-            if entry is None:
-                raise ServiceError(
-                    ErrorCode.MODEL_NOT_LOADED,
-                    f"Model {model_id} is not loaded on this worker.",
-                    {"model_id": model_id, "device": self.device},
-                )
+            entry = self._entry(model_id, None)
             del self._entries[model_id]  # no new work reaches it from here on
         _drain(entry)
         before = memory.device_used_mb(self.device)

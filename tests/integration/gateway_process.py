@@ -79,6 +79,18 @@ def next_event(ws: ClientConnection, types: set[str], timeout_s: float = 30.0) -
             return event
 
 
+def stop_process(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    """SIGTERM (the gateway drains and stops its workers), then SIGKILL past the grace."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
     port = free_port()
@@ -99,9 +111,4 @@ def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
         gateway.wait_ready()
         yield gateway
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -57,7 +57,7 @@ def _fake_nvml(monkeypatch: pytest.MonkeyPatch, totals: list[int] | None) -> lis
     nvml.nvmlShutdown = lambda: calls.append("shutdown")  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetCount = lambda: len(totals or [])  # type: ignore[attr-defined]
     nvml.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
-    nvml.nvmlDeviceGetMemoryInfo = lambda i: types.SimpleNamespace(total=(totals or [])[i])  # type: ignore[attr-defined]
+    nvml.nvmlDeviceGetMemoryInfo = lambda i: types.SimpleNamespace(total=(totals or [])[i], used=0)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
     return calls
 

@@ -18,7 +18,7 @@ import httpx
 import psutil
 from websockets.sync.client import ClientConnection
 
-from tests.integration.gateway_process import GatewayProcess, free_port
+from tests.integration.gateway_process import GatewayProcess, free_port, stop_process
 
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
@@ -150,13 +150,7 @@ def gateway_running(
         yield gateway
     finally:
         seen_pids.update(gateway.worker_pids())
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
         for pid in seen_pids:  # never leave a worker behind, whatever the test did
             _kill_quietly(pid)
 

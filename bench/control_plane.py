@@ -44,8 +44,8 @@ from bench.harness import (
     under_load,
     usable_cores,
 )
-from gateway.worker_link import WorkerLink
-from protocol.ipc import (
+from gateway.workers.link import WorkerLink
+from protocol.wire.messages import (
     Hello,
     LoadModel,
     ModelSource,
@@ -84,7 +84,7 @@ def serve_trivial(port: int) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from gateway.graceful_server import serve
+    from gateway.http.server import serve
 
     async def ping(request: Request) -> Response:
         return Response(_TRIVIAL_BODY, media_type="application/json")

@@ -37,7 +37,7 @@ import httpx
 import zmq
 
 from bench.harness import gateway_with_model, machine, usable_cores
-from protocol import ipc
+from protocol.wire import messages as ipc
 from worker.mt_engine import EOS
 
 SOURCE, TARGET = "eng_Latn", "fra_Latn"

@@ -7,7 +7,7 @@ import os
 import sys
 
 from gateway.app import create_app
-from gateway.graceful_server import serve
+from gateway.http.server import serve
 from gateway.settings import Settings, SettingsError
 
 

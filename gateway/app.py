@@ -11,42 +11,42 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 
-from gateway.cache_keeper import CacheKeeper
-from gateway.cache_policy import CachePolicy
 from gateway.catalog import load_catalog
-from gateway.devices import detect_devices
-from gateway.discovery import ModelDiscovery, default_hub_cache_dir
-from gateway.errors import EXCEPTION_HANDLERS
+from gateway.catalog.discovery import ModelDiscovery, default_hub_cache_dir
+from gateway.catalog.language_pairs import LanguagePairIndex
+from gateway.catalog.languages import REGISTRY
 from gateway.event_hub import EventHub
-from gateway.health_check import HealthChecker
-from gateway.inference import InferenceService
-from gateway.language_pairs import LanguagePairIndex
-from gateway.languages import REGISTRY
-from gateway.load_events import LoadEvents
-from gateway.machine_resources import measure_resources
-from gateway.model_manager import ModelManager
-from gateway.model_restore import ModelRestorer
-from gateway.openapi import openapi_document
+from gateway.hardware.devices import detect_devices
+from gateway.hardware.machine_resources import measure_resources
+from gateway.hardware.system_resources import SystemMonitor
+from gateway.http.errors import EXCEPTION_HANDLERS
+from gateway.http.openapi import openapi_document
+from gateway.models.cache_keeper import CacheKeeper
+from gateway.models.cache_policy import CachePolicy
+from gateway.models.inference import InferenceService
+from gateway.models.load_events import LoadEvents
+from gateway.models.manager import ModelManager
+from gateway.models.restore import ModelRestorer
+from gateway.ops.health_check import HealthChecker
+from gateway.ops.startup_checks import check_defaults, check_preloads
 from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
 from gateway.routes import sessions as sessions_routes
 from gateway.routes import translate as translate_routes
 from gateway.routes import workers as worker_routes
-from gateway.run_dir import create_run_dir, remove_stale_run_dirs
 from gateway.services import Services
 from gateway.sessions.config_update import ConfigChecks
 from gateway.sessions.defaults import ConfigDefaults, default_model_config
 from gateway.sessions.service import SessionService, compute_types_by_device
 from gateway.sessions.store import SessionStore
 from gateway.settings import Settings
-from gateway.startup_checks import check_defaults, check_preloads
-from gateway.supervisor import Supervisor
-from gateway.system_resources import SystemMonitor
-from gateway.translation import TranslationService
-from gateway.worker_control import WorkerControl
-from gateway.worker_link import WorkerLink
-from gateway.worker_pool import WorkerPool
-from protocol.config import ModelConfig
+from gateway.translation.service import TranslationService
+from gateway.workers.control import WorkerControl
+from gateway.workers.link import WorkerLink
+from gateway.workers.pool import WorkerPool
+from gateway.workers.run_dir import create_run_dir, remove_stale_run_dirs
+from gateway.workers.supervisor import Supervisor
+from protocol.api.config import ModelConfig
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from protocol.events import Envelope
+from protocol.api.events import Envelope
 
 log = logging.getLogger(__name__)
 

@@ -8,21 +8,21 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from gateway.catalog import Catalog
-from gateway.discovery import ModelDiscovery
+from gateway.catalog.discovery import ModelDiscovery
+from gateway.catalog.language_pairs import LanguagePairIndex
 from gateway.event_hub import EventHub
-from gateway.health_check import HealthChecker
-from gateway.inference import InferenceService
-from gateway.language_pairs import LanguagePairIndex
-from gateway.machine_resources import MachineResources
-from gateway.model_manager import ModelManager
+from gateway.hardware.machine_resources import MachineResources
+from gateway.hardware.system_resources import SystemMonitor
+from gateway.models.inference import InferenceService
+from gateway.models.manager import ModelManager
+from gateway.ops.health_check import HealthChecker
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
-from gateway.supervisor import Supervisor
-from gateway.system_resources import SystemMonitor
-from gateway.translation import TranslationService
-from gateway.worker_control import WorkerControl
-from gateway.worker_link import WorkerLink
-from gateway.worker_pool import WorkerPool
+from gateway.translation.service import TranslationService
+from gateway.workers.control import WorkerControl
+from gateway.workers.link import WorkerLink
+from gateway.workers.pool import WorkerPool
+from gateway.workers.supervisor import Supervisor
 
 
 @dataclass

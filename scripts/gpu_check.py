@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.devices import cuda_device_count
+from gateway.hardware.devices import cuda_device_count
 from tests.integration.gateway_process import next_event, running_gateway
 
 MODEL = "openai/whisper-tiny.en"

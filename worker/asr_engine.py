@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from protocol.ipc import Segment, TranscribeOptions, Word
+from protocol.wire.messages import Segment, TranscribeOptions, Word
 
 # A temperature of 0 means "greedy, with faster-whisper's fallback ladder when decoding fails".
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)

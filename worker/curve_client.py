@@ -1,6 +1,6 @@
 """CurveZMQ on the worker's side: the gateway's public key and the worker's own key pair.
 
-Key files are those `python -m gateway.curve_keys` writes (pyzmq's certificate format):
+Key files are those `python -m gateway.workers.curve_keys` writes (pyzmq's certificate format):
 `--server-key` is the gateway's `.key` file (or its z85 text), `--secret-key-file` the
 worker's own `.key_secret` file, whose public half is in the gateway's allow-list.
 """

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import (
+from protocol.wire.messages import (
     ErrorReply,
     ModelKind,
     Transcribe,

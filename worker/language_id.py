@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from protocol.ipc import DetectedLanguage
+from protocol.wire.messages import DetectedLanguage
 
 _lock = threading.Lock()
 _identifier: Any = None

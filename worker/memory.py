@@ -12,7 +12,7 @@ import logging
 
 import psutil
 
-from protocol.ipc import MemoryInfo
+from protocol.wire.messages import MemoryInfo
 
 log = logging.getLogger(__name__)
 _MB = 1024 * 1024

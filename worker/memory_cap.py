@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from protocol.exit_codes import EXIT_MEMORY_LIMIT
+from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
 from worker.memory import process_rss_mb
 
 log = logging.getLogger(__name__)

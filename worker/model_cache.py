@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import LoadedModel, LoadModel, LoadStage, ModelKind
+from protocol.wire.messages import LoadedModel, LoadModel, LoadStage, ModelKind
 from worker import memory
 from worker.asr_engine import WhisperEngine
 from worker.download_watch import DownloadFn

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import ModelSource
+from protocol.wire.messages import ModelSource
 from worker.download_watch import DownloadFn
 from worker.downloads import hub_snapshot
 

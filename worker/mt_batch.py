@@ -16,7 +16,7 @@ from typing import Protocol
 import msgspec
 
 from protocol.errors import ServiceError
-from protocol.ipc import Translate, TranslateOptions
+from protocol.wire.messages import Translate, TranslateOptions
 from worker.mt_engine import TranslationOutput
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import TranslateOptions
+from protocol.wire.messages import TranslateOptions
 
 Flavour = Literal["nllb", "m2m"]
 

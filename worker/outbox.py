@@ -10,7 +10,7 @@ import threading
 
 import zmq
 
-from protocol.ipc import WorkerMessage, encode
+from protocol.wire.messages import WorkerMessage, encode
 
 
 class Outbox:

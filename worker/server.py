@@ -20,7 +20,7 @@ import msgspec
 import zmq
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import (
+from protocol.wire.messages import (
     DetectLanguage,
     ErrorReply,
     GatewayMessage,

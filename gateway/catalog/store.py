@@ -10,7 +10,7 @@ from typing import Literal, TypeAlias
 
 import msgspec
 
-from protocol.catalog import ASRModelInfo, ModelRecommendation, MTModelInfo
+from protocol.api.catalog import ASRModelInfo, ModelRecommendation, MTModelInfo
 
 ModelKind: TypeAlias = Literal["asr", "mt"]
 

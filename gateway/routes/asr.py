@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.audio_upload import read_audio
-from gateway.http_io import json_response
+from gateway.http.io import json_response
 from gateway.services import Services, services
-from gateway.transcribe_options import options_for, parse_params
-from protocol.api import TranscriptionResponse, TranscriptionTimings
-from protocol.config import AsrConfig
+from gateway.transcription.options import options_for, parse_params
+from gateway.transcription.upload import read_audio
+from protocol.api.config import AsrConfig
+from protocol.api.lifecycle import TranscriptionResponse, TranscriptionTimings
 
 
 async def _transcribe(

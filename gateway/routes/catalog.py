@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import int_param, json_response
-from gateway.language_pairs import model_languages
-from gateway.languages import Language, resolve_language
-from gateway.local_models import to_model_info
-from gateway.recommendations import recommend
+from gateway.catalog.language_pairs import model_languages
+from gateway.catalog.languages import Language, resolve_language
+from gateway.catalog.local_models import to_model_info
+from gateway.catalog.recommendations import recommend
+from gateway.http.io import int_param, json_response
 from gateway.services import Services, services
-from protocol.catalog import (
+from protocol.api.catalog import (
     ASRModelsResponse,
     LanguageSupportResponse,
     MTModelsResponse,

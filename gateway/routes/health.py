@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import json_response
+from gateway.http.io import json_response
 from gateway.services import services
-from protocol.api import HealthzResponse
+from protocol.api.lifecycle import HealthzResponse
 
 
 async def healthz(request: Request) -> Response:

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import decode_json, json_response, read_body
+from gateway.http.io import decode_json, json_response, read_body
 from gateway.services import services
-from protocol.api import LoadModelRequest, ModelsStatusResponse
+from protocol.api.lifecycle import LoadModelRequest, ModelsStatusResponse
 from protocol.errors import ErrorCode
 
 _JSON_LIMIT = 64 * 1024

@@ -11,13 +11,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.catalog import CatalogEntry
-from gateway.http_io import json_response
-from gateway.openai_form import WHISPER_1, AudioRequest, Task, read_audio_request, resolve_model
+from gateway.http.io import json_response
+from gateway.openai.form import WHISPER_1, AudioRequest, Task, read_audio_request, resolve_model
+from gateway.openai.language_names import language_name
+from gateway.openai.subtitles import srt, vtt
 from gateway.services import services
-from gateway.subtitles import srt, vtt
-from gateway.whisper_language_names import language_name
-from protocol.ipc import TranscribeResult
-from protocol.openai import (
+from protocol.api.openai import (
     AudioSegment,
     AudioText,
     AudioWord,
@@ -25,6 +24,7 @@ from protocol.openai import (
     OpenAIModelList,
     VerboseAudioText,
 )
+from protocol.wire.messages import TranscribeResult
 
 
 async def transcriptions(request: Request) -> Response:

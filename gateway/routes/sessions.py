@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import json_response, read_body
+from gateway.http.io import json_response, read_body
 from gateway.services import services
 
 _JSON_LIMIT = 64 * 1024

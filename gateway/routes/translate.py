@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import decode_json, json_response, read_body
+from gateway.http.io import decode_json, json_response, read_body
 from gateway.services import services
+from protocol.api.translation import TranslateRequest
 from protocol.errors import ErrorCode
-from protocol.translation import TranslateRequest
 
 _BODY_LIMIT = 4 * 1024 * 1024  # texts are also limited one by one (LX_MAX_TEXT_CHARS)
 

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http_io import json_response
+from gateway.http.io import json_response
 from gateway.services import Services, services
-from protocol.api import WorkerListResponse, WorkerSummary
+from protocol.api.lifecycle import WorkerListResponse, WorkerSummary
 from protocol.errors import ErrorCode, ServiceError
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import UNSET
 
-from protocol.config import (
+from protocol.api.config import (
     AsrConfig,
     CreateSessionRequest,
     ModelConfig,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.config import (
+from protocol.api.config import (
     AsrComputeConfig,
     AsrConfig,
     AsrParameters,

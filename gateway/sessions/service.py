@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
-from gateway.model_manager import ModelManager
+from gateway.models.manager import ModelManager
 from gateway.sessions.config_update import (
     ConfigChecks,
     apply_config_update,
     config_for_new_session,
 )
 from gateway.sessions.store import SessionStore
-from gateway.worker_pool import WorkerPool
-from protocol.api import LoadComputeConfig, LoadModelRequest
-from protocol.config import ModelConfig, SessionInfo, UpdateModelConfigResponse
+from gateway.workers.pool import WorkerPool
+from protocol.api.config import ModelConfig, SessionInfo, UpdateModelConfigResponse
+from protocol.api.lifecycle import LoadComputeConfig, LoadModelRequest
 
 # What CTranslate2 runs on any CPU / on any CUDA GPU, until a worker's hello says exactly.
 _CPU_TYPES = frozenset({"int8", "int8_float32", "float32"})

@@ -16,7 +16,7 @@ import msgspec
 from gateway.sessions.config_update import ConfigUpdate
 from gateway.sessions.database import Database
 from gateway.sessions.usage import ModelUsage
-from protocol.config import SESSION_ID_PATTERN, ModelConfig, SessionInfo
+from protocol.api.config import SESSION_ID_PATTERN, ModelConfig, SessionInfo
 from protocol.errors import ErrorCode, ServiceError
 
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)

@@ -12,8 +12,8 @@ import msgspec
 import pytest
 
 from gateway.catalog import Catalog, CatalogError, load_catalog, parse_catalog
-from gateway.languages import languages_for
-from protocol.catalog import (
+from gateway.catalog.languages import languages_for
+from protocol.api.catalog import (
     ASRModelInfo,
     ASRModelsResponse,
     LanguagePair,

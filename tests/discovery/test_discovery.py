@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.catalog import CatalogEntry, load_catalog
-from gateway.discovery import ModelDiscovery, bundled_model_dir, load_source
-from gateway.model_dirs import folder_names
+from gateway.catalog.discovery import ModelDiscovery, bundled_model_dir, load_source
+from gateway.catalog.model_dirs import folder_names
 from tests.discovery.clock import FakeClock
 from tests.integration.hub_cache import place_in_hub_cache
 

@@ -11,10 +11,10 @@ import msgspec
 import pytest
 
 from gateway.catalog import load_catalog
-from gateway.ct2_files import read_model_bin_header
-from gateway.discovery import ModelDiscovery, bundled_model_dir, load_source
-from gateway.local_models import inspect_model_dir, to_asr_info, to_model_info, to_mt_info
-from protocol.catalog import ASRModelInfo, MTModelInfo
+from gateway.catalog.ct2_files import read_model_bin_header
+from gateway.catalog.discovery import ModelDiscovery, bundled_model_dir, load_source
+from gateway.catalog.local_models import inspect_model_dir, to_asr_info, to_model_info, to_mt_info
+from protocol.api.catalog import ASRModelInfo, MTModelInfo
 from tests.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
 from tests.discovery.clock import FakeClock
 
@@ -146,8 +146,8 @@ def test_discovery_never_imports_inference_libraries(models: Path, tmp_path: Pat
     script = (
         "import sys; from pathlib import Path\n"
         "from gateway.catalog import load_catalog\n"
-        "from gateway.discovery import ModelDiscovery\n"
-        "from gateway.recommendations import measure_resources, recommend\n"
+        "from gateway.catalog.discovery import ModelDiscovery\n"
+        "from gateway.catalog.recommendations import measure_resources, recommend\n"
         f"d = ModelDiscovery(load_catalog(), hub_cache_dir=Path({str(tmp_path)!r}),"
         f" model_dirs=[Path({str(models)!r})])\n"
         "assert len(d.local_models()) == 4\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.cache_policy import (
+from gateway.models.cache_policy import (
     CachedModel,
     CachePolicy,
     eviction_order,

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from protocol.catalog import ASRModelsResponse, LanguageSupportResponse, MTModelsResponse
+from protocol.api.catalog import ASRModelsResponse, LanguageSupportResponse, MTModelsResponse
 from tests.builders.nllb_copy import build_nllb_copy_model
 from tests.support.envelope import error_of
 

@@ -5,7 +5,7 @@ import asyncio
 import msgspec
 
 from gateway.event_hub import EventHub
-from protocol.events import Envelope, ModelUnloaded, envelope
+from protocol.api.events import Envelope, ModelUnloaded, envelope
 
 
 def _event(n: int, sid: str | None = None) -> Envelope:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.load_slots import LoadSlots, Priority
+from gateway.models.load_slots import LoadSlots, Priority
 
 
 def test_waiting_loads_start_by_priority_then_arrival() -> None:

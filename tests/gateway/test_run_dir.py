@@ -5,7 +5,7 @@ from pathlib import Path
 
 import psutil
 
-from gateway.run_dir import create_run_dir, remove_stale_run_dirs
+from gateway.workers.run_dir import create_run_dir, remove_stale_run_dirs
 
 
 def _dead_pid() -> int:

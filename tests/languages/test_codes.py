@@ -7,7 +7,7 @@ import json
 import msgspec
 import pytest
 
-from gateway.languages import (
+from gateway.catalog.languages import (
     REGISTRY,
     Language,
     direction_of_script,
@@ -15,7 +15,7 @@ from gateway.languages import (
     resolve_language,
     to_model_code,
 )
-from protocol.catalog import LanguageInfo
+from protocol.api.catalog import LanguageInfo
 from protocol.errors import ErrorCode, ServiceError
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.languages import languages_for
-from gateway.whisper_language_names import WHISPER_LANGUAGE_NAMES, language_name
+from gateway.catalog.languages import languages_for
+from gateway.openai.language_names import WHISPER_LANGUAGE_NAMES, language_name
 
 
 def test_every_whisper_code_the_service_knows_has_a_name() -> None:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from gateway.subtitles import srt, timestamp, vtt
-from protocol.ipc import Segment
+from gateway.openai.subtitles import srt, timestamp, vtt
+from protocol.wire.messages import Segment
 
 
 def segment(start: float, end: float, text: str) -> Segment:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from protocol.api.events import ModelLoadProgress, envelope
 from protocol.errors import ErrorCode, ServiceError
-from protocol.events import ModelLoadProgress, envelope
 
 
 def test_envelope_has_contract_fields() -> None:

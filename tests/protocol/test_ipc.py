@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from protocol import ipc
+from protocol.wire import messages as ipc
 
 MEMORY = ipc.MemoryInfo(total_mb=1024.0, available_mb=512.0, process_rss_mb=64.5)
 MODEL = ipc.LoadedModel(

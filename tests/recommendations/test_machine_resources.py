@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gateway.machine_resources import gpu_total_memory_mb, measure_resources
+from gateway.hardware.machine_resources import gpu_total_memory_mb, measure_resources
 
 MB = 1024 * 1024
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.catalog import load_catalog
-from gateway.recommendations import (
+from gateway.catalog.recommendations import (
     MachineResources,
     place_asr,
     place_mt,
     recommend,
     recommend_mt,
 )
-from protocol.catalog import ASRModelInfo, ModelLocation, ModelRecommendation, MTModelInfo
+from protocol.api.catalog import ASRModelInfo, ModelLocation, ModelRecommendation, MTModelInfo
 
 CATALOG = load_catalog()
 SMALL_BOX = MachineResources(cpu_cores=2, ram_mb=4096)

@@ -11,7 +11,7 @@ from gateway.sessions.config_update import (
     config_for_new_session,
     validate_model_config,
 )
-from protocol.config import ModelConfig
+from protocol.api.config import ModelConfig
 from protocol.errors import ErrorCode, ServiceError
 
 

@@ -12,7 +12,7 @@ import pytest
 from gateway.sessions.config_update import ConfigUpdate
 from gateway.sessions.database import SCHEMA_VERSION, Database
 from gateway.sessions.store import SessionStore
-from protocol.config import ModelConfig
+from protocol.api.config import ModelConfig
 
 
 def test_wal_mode_and_schema_version(tmp_path: Path) -> None:

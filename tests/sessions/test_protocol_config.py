@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from protocol import config as schema
-from protocol.config import ModelConfig
+from protocol.api import config as schema
+from protocol.api.config import ModelConfig
 
 PAIRS = [
     (schema.AsrParameters, schema.AsrParametersPatch),

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.sessions.config_update import ConfigChecks, apply_config_update
 from gateway.sessions.store import SessionStore
-from protocol.config import ModelConfig
+from protocol.api.config import ModelConfig
 from protocol.errors import ErrorCode, ServiceError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from protocol.exit_codes import EXIT_MEMORY_LIMIT
+from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
 from tests.supervision.harness import Gateway, collect, gateway_running
 
 LIMIT = 3

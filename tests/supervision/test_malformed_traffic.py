@@ -7,7 +7,7 @@ from pathlib import Path
 import psutil
 import zmq
 
-from protocol import ipc
+from protocol.wire import messages as ipc
 from tests.supervision.harness import gateway_running
 
 MEMORY = ipc.MemoryInfo(total_mb=1, available_mb=1, process_rss_mb=1)

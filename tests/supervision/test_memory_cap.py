@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from protocol.exit_codes import EXIT_MEMORY_LIMIT
+from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
 from worker.memory_cap import MemoryCap
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.curve_keys import generate
-from protocol.exit_codes import EXIT_MEMORY_LIMIT
+from gateway.workers.curve_keys import generate
+from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
 from tests.builders.fixtures import TINY_WHISPER_PHRASE, tiny_whisper_multilingual_model
 from tests.integration.gateway_process import free_port, next_event
 from tests.integration.hub_cache import place_in_hub_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from gateway.restart_policy import RestartPolicy
+from gateway.workers.restart_policy import RestartPolicy
 
 
 def _policy(seed: int = 1) -> RestartPolicy:

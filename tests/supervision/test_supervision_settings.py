@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.curve_keys import KeyFileError, allowed_public_keys, generate, load_key_pair
 from gateway.settings import Settings, SettingsError
+from gateway.workers.curve_keys import KeyFileError, allowed_public_keys, generate, load_key_pair
 
 
 def test_supervision_variables() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import signal
 
-from gateway.worker_exits import exit_of_process, failure_for
+from gateway.workers.exits import exit_of_process, failure_for
 from protocol.errors import ErrorCode
-from protocol.exit_codes import EXIT_MEMORY_LIMIT
+from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
 
 
 def test_a_signal_is_a_crash_with_the_signal_named() -> None:

@@ -8,11 +8,11 @@ import msgspec
 import pytest
 
 from gateway.event_hub import EventHub, Subscription
-from gateway.heartbeat_monitor import HeartbeatMonitor
-from gateway.worker_exits import worker_exit
-from gateway.worker_pool import WorkerPool, WorkerState
-from protocol import ipc
+from gateway.workers.exits import worker_exit
+from gateway.workers.heartbeat_monitor import HeartbeatMonitor
+from gateway.workers.pool import WorkerPool, WorkerState
 from protocol.errors import ErrorCode, ServiceError
+from protocol.wire import messages as ipc
 
 MEMORY = ipc.MemoryInfo(total_mb=1000, available_mb=500, process_rss_mb=50)
 

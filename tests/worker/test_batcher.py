@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import Translate, TranslateOptions
+from protocol.wire.messages import Translate, TranslateOptions
 from worker.batcher import Pending, due_in, plan_batch, take_batch
 from worker.mt_batch import batch_key, translate_together
 from worker.mt_engine import TranslationOutput

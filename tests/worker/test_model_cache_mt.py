@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import LoadModel, LoadStage, ModelKind, ModelSource, TranslateOptions
+from protocol.wire.messages import LoadModel, LoadStage, ModelKind, ModelSource, TranslateOptions
 from worker.asr_engine import WhisperEngine
 from worker.model_cache import ModelCache
 from worker.mt_engine import TranslationEngine

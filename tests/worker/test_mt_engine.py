@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.ipc import TranslateOptions
+from protocol.wire.messages import TranslateOptions
 from worker.mt_engine import TranslationEngine, language_tokens
 
 TEXTS = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import ipc
+from protocol.wire import messages as ipc
 from tests.builders.nllb_copy import build_nllb_copy_model
 from tests.worker.worker_peer import Peer, running_worker
 

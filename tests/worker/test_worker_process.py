@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import ipc
+from protocol.wire import messages as ipc
 from tests.worker.worker_peer import Peer, running_worker
 
 MODEL = "openai/whisper-tiny.en"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import zmq
 
-from protocol import ipc
+from protocol.wire import messages as ipc
 
 
 @dataclass

@@ -1,0 +1,397 @@
+"""Model lifecycle at the gateway: place, admit, load, unload and evict through the workers.
+
+Loads run as tasks: the HTTP answer comes at once and progress follows as events.
+Callers asking for a model that is already loading join that one load, and a load goes
+on when the client that asked for it disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from gateway.catalog import Catalog, CatalogEntry
+from gateway.catalog.discovery import ModelDiscovery, load_source
+from gateway.catalog.local_models import local_entry
+from gateway.models.admission import MemoryEstimator, effective_compute_type
+from gateway.models.cache_policy import CachedModel, CachePolicy, Eviction
+from gateway.models.load_events import LoadEvents
+from gateway.models.load_slots import LoadSlots
+from gateway.models.placement import Placement
+from gateway.models.records import ModelRecord, utc_now
+from gateway.models.suggestions import suggestions_for
+from gateway.settings import Settings
+from gateway.workers.link import WorkerLink
+from gateway.workers.pool import WorkerPool, WorkerState
+from protocol.api.catalog import ASRModelInfo
+from protocol.api.lifecycle import (
+    LoadComputeConfig,
+    LoadModelRequest,
+    LoadModelResponse,
+    ModelStatus,
+    UnloadModelResponse,
+)
+from protocol.errors import ErrorCode, ServiceError
+from protocol.wire.messages import (
+    LoadModel,
+    LoadProgress,
+    LoadResult,
+    ModelSource,
+    UnloadModel,
+    UnloadResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ModelManager:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        link: WorkerLink,
+        pool: WorkerPool,
+        events: LoadEvents,
+        policy: CachePolicy,
+        discovery: ModelDiscovery | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_use: Callable[[str], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self.catalog = catalog
+        self.link = link
+        self._pool = pool
+        self.events = events
+        self.policy = policy
+        self.clock = clock
+        self._on_use = on_use
+        self._discovery = discovery
+        self.estimator = MemoryEstimator()
+        self._records: dict[str, ModelRecord] = {}
+        self._slots = LoadSlots()
+        self._placement = Placement(
+            settings,
+            catalog,
+            link=link,
+            pool=pool,
+            estimator=self.estimator,
+            policy=policy,
+            cached_models=self.cached_models,
+            evict=self.evict,
+        )
+
+    # ------------------------------------------------------------ queries
+
+    def entry(self, model_id: str) -> CatalogEntry:
+        """The catalog entry, or one made from an uncatalogued local model (`local/...`)."""
+        entry = self.catalog.get(model_id)
+        if entry is None and self._discovery is not None:
+            local = self._discovery.local_model(model_id)
+            entry = None if local is None else local_entry(local)
+        if entry is None:
+            raise ServiceError(
+                ErrorCode.MODEL_NOT_FOUND,
+                f"Model {model_id!r} is not in the registry.",
+                {"model_id": model_id, "suggested_alternatives": self.catalog.closest(model_id)},
+            )
+        return entry
+
+    def record(self, model_id: str) -> ModelRecord:
+        record = self._records.get(model_id)
+        if record is None:
+            record = ModelRecord(model_id=model_id, kind=self.entry(model_id).kind)
+            self._records[model_id] = record
+        return record
+
+    def records(self) -> list[ModelRecord]:
+        return list(self._records.values())
+
+    def statuses(self) -> list[ModelStatus]:
+        ids = [e.model_id for e in self.catalog.asr_entries() + self.catalog.mt_entries()]
+        ids += [i for i in self._records if i not in ids]  # local models that were used
+        return [self.record(model_id).to_status() for model_id in ids]
+
+    def cached_models(self) -> list[CachedModel]:
+        """The loaded models as the cache policy sees them."""
+        return [
+            CachedModel(
+                model_id=r.model_id,
+                worker_id=r.worker_id or "",
+                memory_mb=r.memory_usage_mb,
+                loaded_at=r.loaded_mono,
+                last_used=r.last_used,
+                use_count=r.stats.count,
+                busy=r.busy,
+            )
+            for r in self._records.values()
+            if r.status in ("loaded", "unloading")
+        ]
+
+    # ------------------------------------------------------------ load
+
+    async def load(
+        self, model_id: str, request: LoadModelRequest, sid: str | None = None
+    ) -> LoadModelResponse:
+        entry = self.entry(model_id)
+        record = self.record(model_id)
+        if self._settled(record):
+            return self._join(record, entry, sid)
+        config = request.compute_config or LoadComputeConfig()
+        asked_type = config.compute_type or "default"
+        # One caller at a time decides placement and admission; the others then join its load.
+        async with record.admission:
+            if self._settled(record):
+                return self._join(record, entry, sid)
+            try:
+                worker = await self._placement.place(
+                    entry, config.device or self._settings.default_device
+                )
+                _check_compute_type(worker, asked_type)
+                compute_type = effective_compute_type(asked_type, worker.device)
+                required = await self._placement.admit(entry, worker, compute_type)
+            except ServiceError as error:
+                if error.code not in _REQUEST_ERRORS:
+                    record.mark_failed(error)
+                self.events.failed(model_id, error, self._suggestions(error, model_id), sid)
+                raise
+            self._start_load(record, entry, worker, compute_type, required, request, sid)
+        return self._response(record, entry, required)
+
+    def _start_load(
+        self,
+        record: ModelRecord,
+        entry: CatalogEntry,
+        worker: WorkerState,
+        compute_type: str,
+        required: float,
+        request: LoadModelRequest,
+        sid: str | None,
+    ) -> None:
+        if self._on_use is not None:
+            self._on_use(record.model_id)
+        record.status = "loading"
+        record.watchers = {sid} if sid else set()
+        record.worker_id = worker.worker_id
+        record.device = worker.device
+        record.compute_type = compute_type
+        record.loading = asyncio.create_task(
+            self._run_load(record, entry, worker, required, request, sid),
+            name=f"load {record.model_id}",
+        )
+
+    async def ensure_loaded(self, model_id: str, sid: str | None = None) -> ModelRecord:
+        """Load on demand and wait; raises the load's own error if it fails."""
+        record = self.record(model_id)
+        if record.status != "loaded":
+            await self.load(model_id, LoadModelRequest(), sid)
+            if record.loading is not None:
+                await asyncio.shield(record.loading)
+        if record.status != "loaded":
+            raise record.error or ServiceError(
+                ErrorCode.MODEL_NOT_LOADED, f"Model {model_id} is not loaded.", {}
+            )
+        return record
+
+    def _join(self, record: ModelRecord, entry: CatalogEntry, sid: str | None) -> LoadModelResponse:
+        """A caller joining a load under way sees its events too."""
+        if sid and record.status == "loading":
+            record.watchers.add(sid)
+        return self._response(record, entry)
+
+    def _settled(self, record: ModelRecord) -> bool:
+        """Loaded, or a load is under way that a new caller joins."""
+        loading = record.loading is not None and not record.loading.done()
+        return record.status == "loaded" or loading
+
+    def _suggestions(self, error: ServiceError, model_id: str) -> list[str]:
+        smaller = error.details.get("suggested_alternatives") or self.catalog.closest(model_id)
+        return suggestions_for(error, model_id, list(smaller))
+
+    def _response(
+        self, record: ModelRecord, entry: CatalogEntry, required: float | None = None
+    ) -> LoadModelResponse:
+        loaded = record.status == "loaded"
+        warnings = []
+        info = entry.info
+        if (
+            record.device == "cpu"
+            and isinstance(info, ASRModelInfo)
+            and info.hardware_requirements.gpu_recommended
+        ):
+            warnings.append(f"{entry.model_id} is recommended on a GPU; it runs on CPU here")
+        return LoadModelResponse(
+            model_id=record.model_id,
+            status="loaded" if loaded else "loading",
+            memory_allocated_mb=record.memory_usage_mb if loaded else float(required or 0.0),
+            estimated_load_time_ms=None if loaded else self._estimate_load_ms(record, entry),
+            device=record.device,
+            worker_id=record.worker_id,
+            warnings=warnings,
+        )
+
+    def _estimate_load_ms(self, record: ModelRecord, entry: CatalogEntry) -> float:
+        # The last measured load of this model, else a size-based guess (~10 ms per MB
+        # plus start-up, close to what tiny.en measures here).
+        if record.load_time_ms is not None:
+            return record.load_time_ms
+        return round(500.0 + 10.0 * float(entry.info.size_mb))
+
+    async def _run_load(
+        self,
+        record: ModelRecord,
+        entry: CatalogEntry,
+        worker: WorkerState,
+        required_mb: float,
+        request: LoadModelRequest,
+        sid: str | None,
+    ) -> None:
+        request_id = self.link.new_request_id()
+        message = LoadModel(
+            request_id=request_id,
+            model_id=record.model_id,
+            kind=record.kind,
+            source=self._source(entry),
+            compute_type=record.compute_type or "default",
+            cpu_threads=self._settings.worker_cpu_threads,
+            warmup=request.preload_cache,
+            timeout_ms=self._settings.load_timeout_ms,
+        )
+
+        def on_progress(progress: LoadProgress) -> None:
+            self.events.progress(record, progress, sid)
+
+        try:
+            async with self._slots.slot(worker.worker_id, request.priority):
+                self.events.started(record, self._estimate_load_ms(record, entry), required_mb, sid)
+                # The worker enforces the load timeout itself and discards a late model;
+                # the grace covers a worker stuck inside one blocking call.
+                reply = await self.link.request_until_stalled(
+                    worker.worker_id,
+                    message,
+                    request_id=message.request_id,
+                    on_progress=on_progress,
+                    stall_timeout_s=self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S,
+                )
+            assert isinstance(reply, LoadResult)
+        except TimeoutError:
+            self._fail(record, sid, _timeout_error(record.model_id, self._settings))
+            return
+        except ServiceError as exc:
+            self._fail(record, sid, exc)
+            return
+        record.mark_loaded(reply.model, worker.worker_id)
+        record.loaded_mono = record.last_used = self.clock()
+        model = reply.model
+        self.estimator.record(
+            model.model_id, model.compute_type, model.device, model.memory_usage_mb
+        )
+        self.events.completed(record, model, sid)
+
+    def _source(self, entry: CatalogEntry) -> ModelSource:
+        """The folder discovery found on this machine, else where to download from."""
+        location = None if self._discovery is None else self._discovery.location(entry.model_id)
+        if location is not None:
+            return load_source(location, entry.weights)
+        weights = entry.weights
+        return ModelSource(
+            bundled=weights.bundled, repo_id=weights.repo_id, revision=weights.revision
+        )
+
+    def _fail(self, record: ModelRecord, sid: str | None, error: ServiceError) -> None:
+        log.warning("load of %s failed: %s %s", record.model_id, error.code, error.message)
+        entry = self.catalog.get(record.model_id)
+        if error.code == ErrorCode.DOWNLOAD_REQUIRED and entry and "size_mb" not in error.details:
+            # The worker knows a size only from a listing; offline, the catalog's is the best.
+            error.details["size_mb"] = float(entry.info.size_mb)
+        record.mark_failed(error)
+        suggestions = self._suggestions(error, record.model_id)
+        self.events.failed(record.model_id, error, suggestions, sid, record.watchers)
+
+    # ------------------------------------------------------------ unload
+
+    async def unload(self, model_id: str, reason: str = "requested") -> UnloadModelResponse:
+        record = self.record(model_id)
+        if record.status != "loaded" or record.worker_id is None:
+            raise ServiceError(
+                ErrorCode.MODEL_NOT_LOADED,
+                f"Model {model_id} is not loaded (status: {record.status}).",
+                {"model_id": model_id, "status": record.status},
+            )
+        # From here no new request reaches the model; the worker drains what is in flight.
+        record.status = "unloading"
+        request_id = self.link.new_request_id()
+        try:
+            reply = await self.link.request(
+                record.worker_id,
+                UnloadModel(request_id=request_id, model_id=model_id),
+                request_id=request_id,
+            )
+        except ServiceError:
+            record.status = "loaded"
+            raise
+        assert isinstance(reply, UnloadResult)
+        record.mark_unloaded()
+        self.events.unloaded(model_id, reply.memory_freed_mb, reason)
+        return UnloadModelResponse(
+            model_id=model_id,
+            status="unloaded",
+            memory_freed_mb=reply.memory_freed_mb,
+            unloaded_at=utc_now(),
+        )
+
+    async def evict(self, eviction: Eviction) -> None:
+        record = self.record(eviction.model_id)
+        worker_id = record.worker_id or ""
+        try:
+            answer = await self.unload(eviction.model_id, reason=f"evicted: {eviction.reason}")
+        except ServiceError as exc:
+            log.warning("could not evict %s: %s", eviction.model_id, exc.message)
+            return
+        self.events.evicted(eviction.model_id, eviction.reason, answer.memory_freed_mb, worker_id)
+
+    # ------------------------------------------------------------ use by inference
+
+    def begin_use(self, record: ModelRecord) -> None:
+        record.in_flight += 1
+
+    def cache_hit(self, model_id: str, elapsed_ms: float) -> None:
+        record = self.record(model_id)
+        record.last_used = self.clock()
+        record.stats.record_cache_hit(elapsed_ms)
+
+    def end_use(self, record: ModelRecord, elapsed_ms: float, ok: bool, count: bool) -> None:
+        """`count` False: a health-check probe, neither a served request nor a use that
+        keeps the model from idling out."""
+        record.in_flight -= 1
+        if count:
+            record.last_used = self.clock()
+            record.stats.record(elapsed_ms, ok)
+
+
+_TIMEOUT_GRACE_S = 5.0
+
+# Errors in what the caller asked for: they say nothing about the model itself.
+_REQUEST_ERRORS = {ErrorCode.UNSUPPORTED_DEVICE, ErrorCode.CONFIGURATION_ERROR}
+
+
+def _check_compute_type(worker: WorkerState, compute_type: str) -> None:
+    if compute_type != "default" and compute_type not in worker.compute_types:
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_DEVICE,
+            f"Device {worker.device} cannot run compute type {compute_type}.",
+            {
+                "device": worker.device,
+                "compute_type": compute_type,
+                "supported": worker.compute_types,
+            },
+        )
+
+
+def _timeout_error(model_id: str, settings: Settings) -> ServiceError:
+    return ServiceError(
+        ErrorCode.LOADING_TIMEOUT,
+        f"Loading {model_id} took longer than {settings.load_timeout_ms} ms.",
+        {"model_id": model_id, "timeout_ms": settings.load_timeout_ms},
+    )

@@ -1,0 +1,106 @@
+"""Audio from a request: the raw body (with its content type) or a multipart `file` field.
+
+The body is read through a limit first, so an upload over LX_MAX_UPLOAD_MB is refused
+(413) without reading the rest, whichever way it comes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.types import Message
+
+from gateway.http.io import read_body
+from protocol.errors import ErrorCode, ServiceError
+
+AudioFormat = Literal["container", "pcm"]
+
+_PCM_TYPES = {"audio/l16", "audio/pcm", "audio/x-pcm"}
+# Containers PyAV decodes; an absent or generic type is decoded by sniffing the bytes.
+_CONTAINER_TYPES = {
+    "audio/wav", "audio/wave", "audio/x-wav", "audio/vnd.wave", "audio/flac", "audio/x-flac",
+    "audio/mpeg", "audio/mp3", "audio/ogg", "audio/opus", "audio/webm", "video/webm",
+    "audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac", "video/mp4", "application/octet-stream",
+}  # fmt: skip
+_MULTIPART_OVERHEAD = 256 * 1024  # boundaries and small fields around the file
+
+
+@dataclass(frozen=True)
+class AudioUpload:
+    data: bytes
+    audio_format: AudioFormat
+    filename: str | None = None
+    # The other multipart fields (model, language, ...), each with all its values.
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def field(self, name: str) -> str | None:
+        values = self.fields.get(name)
+        return values[-1] if values else None
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def audio_format_of(content_type: str) -> AudioFormat:
+    kind = media_type(content_type)
+    if kind in _PCM_TYPES:
+        return "pcm"
+    if not kind or kind in _CONTAINER_TYPES:
+        return "container"
+    raise ServiceError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        f"Content type {kind!r} is not audio this service reads.",
+        {"content_type": kind, "supported": sorted(_CONTAINER_TYPES | _PCM_TYPES)},
+    )
+
+
+async def read_audio(request: Request, limit_bytes: int) -> AudioUpload:
+    content_type = request.headers.get("content-type", "")
+    if media_type(content_type) != "multipart/form-data":
+        audio_format = audio_format_of(content_type)  # refuse before reading the body
+        return AudioUpload(await read_body(request, limit_bytes), audio_format)
+    body = await read_body(request, limit_bytes + _MULTIPART_OVERHEAD)
+    return await _from_multipart(request, body, limit_bytes)
+
+
+async def _from_multipart(request: Request, body: bytes, limit_bytes: int) -> AudioUpload:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=64)
+    except Exception as exc:  # Starlette raises several types for malformed multipart
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST, f"The multipart body cannot be read: {exc}", {}
+        ) from exc
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            "A multipart upload needs the audio in a file field named 'file'.",
+            {"field": "file"},
+        )
+    data = await upload.read()
+    await form.close()
+    if len(data) > limit_bytes:
+        raise ServiceError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"The audio file is larger than the limit of {limit_bytes // (1024 * 1024)} MB.",
+            {"limit_bytes": limit_bytes, "received_bytes_at_least": len(data)},
+        )
+    fields: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key, []).append(value)
+    audio_format = audio_format_of(upload.content_type or "")
+    return AudioUpload(data, audio_format, upload.filename, fields)

@@ -1,0 +1,112 @@
+"""WebSocket events: the contract's envelope `{v, t, sid, data}` and each event's data."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from protocol.api.lifecycle import WorkerExit
+from protocol.wire.messages import ModelKind
+
+ENVELOPE_VERSION = 1
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    v: int = ENVELOPE_VERSION
+    t: str
+    sid: str | None = None
+    data: Any
+
+
+class _EventData(msgspec.Struct, kw_only=True, omit_defaults=True):
+    pass
+
+
+class ModelLoadStarted(_EventData):
+    model_id: str
+    model_type: ModelKind
+    estimated_load_time_ms: float
+    memory_required_mb: float
+    device: str = ""
+    worker_id: str = ""
+
+
+class ModelLoadProgress(_EventData):
+    model_id: str
+    progress: float
+    stage: str
+    memory_used_mb: float
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+
+
+class ModelLoadCompleted(_EventData):
+    model_id: str
+    model_type: ModelKind
+    load_time_ms: float
+    memory_usage_mb: float
+    ready_for_inference: bool
+    device: str = ""
+    worker_id: str = ""
+
+
+class ModelLoadFailed(_EventData):
+    model_id: str
+    error_code: str
+    error_message: str
+    suggestions: list[str]
+    required_mb: float | None = None
+    available_mb: float | None = None
+    # Extension: the error's details (repository, size, device...), as the HTTP error has.
+    details: dict[str, Any] | None = None
+
+
+class ModelUnloaded(_EventData):
+    model_id: str
+    memory_freed_mb: float
+    reason: str
+
+
+class ModelEvicted(_EventData):
+    """The cache policy unloaded a model: idle_timeout, cache_full, memory_pressure, make_room."""
+
+    model_id: str
+    reason: str
+    memory_freed_mb: float
+    worker_id: str = ""
+
+
+class WorkerChanged(_EventData):
+    worker_id: str
+    device: str
+    state: str
+    pid: int | None = None
+    reason: str = ""
+    # Appended: where it runs, how often it was restarted, and how its last process ended.
+    host: str | None = None
+    restart_count: int = 0
+    remote: bool = False
+    exit: WorkerExit | None = None
+
+
+EventName = Literal[
+    "model.load.started",
+    "model.load.progress",
+    "model.load.completed",
+    "model.load.failed",
+    "model.unloaded",
+    "model.evicted",
+    "worker.ready",
+    "worker.lost",
+    "worker.restarting",
+    "worker.starting",
+    "worker.draining",
+    "worker.drained",
+    "worker.hung",
+    "worker.failed",
+]
+
+
+def envelope(t: EventName, data: _EventData, sid: str | None = None) -> Envelope:
+    return Envelope(t=t, sid=sid, data=data)

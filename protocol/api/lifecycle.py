@@ -1,0 +1,144 @@
+"""HTTP request and response bodies of the model lifecycle routes (the contract's types)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from protocol.wire.messages import MemoryInfo, Segment
+
+ModelState = Literal["not_loaded", "loading", "loaded", "error", "unloading"]
+Health = Literal["healthy", "degraded", "unhealthy"]
+
+
+class LoadComputeConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # `cuda:N` picks one GPU; `auto` lets the gateway place the model.
+    device: Annotated[str, msgspec.Meta(pattern=r"^(cpu|cuda|cuda:\d+|auto)$")] | None = None
+    compute_type: Literal["int8", "float16", "float32"] | None = None
+    optimization_level: Literal["none", "basic", "aggressive"] | None = None
+
+
+class LoadModelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    compute_config: LoadComputeConfig | None = None
+    priority: Literal["low", "normal", "high"] = "normal"
+    preload_cache: bool = False
+
+
+class LoadModelResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    model_id: str
+    status: Literal["loading", "loaded"]
+    memory_allocated_mb: float
+    warnings: list[str] = msgspec.field(default_factory=list)
+    estimated_load_time_ms: float | None = None
+    device: str | None = None
+    worker_id: str | None = None
+
+
+class UnloadModelResponse(msgspec.Struct, kw_only=True):
+    model_id: str
+    status: Literal["unloaded"]
+    memory_freed_mb: float
+    unloaded_at: str
+
+
+class HealthCheckSummary(msgspec.Struct, kw_only=True):
+    last_check: str
+    status: Health
+    response_time_ms: float
+    error_rate: float
+
+
+class PerformanceMetrics(msgspec.Struct, kw_only=True, omit_defaults=True):
+    avg_inference_time_ms: float
+    p95_inference_time_ms: float
+    throughput_per_second: float
+    cache_hit_rate: float | None = None
+
+
+class ModelStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
+    model_id: str
+    status: ModelState
+    memory_usage_mb: float
+    inference_count: int
+    health_check: HealthCheckSummary
+    performance_metrics: PerformanceMetrics
+    loaded_at: str | None = None
+    error_message: str | None = None
+    device: str | None = None
+    worker_id: str | None = None
+
+
+class SystemResources(msgspec.Struct, kw_only=True, omit_defaults=True):
+    cpu_usage_percent: float
+    memory_usage_mb: float
+    disk_cache_usage_mb: float
+    gpu_memory_usage_mb: float | None = None
+
+
+class ModelsStatusResponse(msgspec.Struct, kw_only=True):
+    asr_models: list[ModelStatus]
+    mt_models: list[ModelStatus]
+    system_resources: SystemResources
+
+
+class TranscriptionTimings(msgspec.Struct, kw_only=True):
+    queue_ms: float
+    inference_ms: float
+    total_ms: float
+    real_time_factor: float
+
+
+WorkerStateName = Literal[
+    "starting", "ready", "busy", "draining", "restarting", "hung", "failed", "lost"
+]
+# crash: died on its own; oom: passed its memory limit; hang: stopped heartbeating;
+# restart: an operator asked; shutdown: the worker said it was stopping.
+ExitReason = Literal["crash", "oom", "hang", "restart", "shutdown"]
+
+
+class WorkerExit(msgspec.Struct, kw_only=True):
+    """How a worker's last process ended (code or signal for local workers)."""
+
+    reason: ExitReason
+    message: str
+    at: str
+    code: int | None = None
+    signal: str | None = None
+
+
+class WorkerSummary(msgspec.Struct, kw_only=True):
+    worker_id: str
+    device: str
+    state: WorkerStateName
+    pid: int | None = None
+    host: str | None = None
+    restart_count: int = 0
+    last_exit: WorkerExit | None = None
+    heartbeat_age_ms: float | None = None
+    # Appended for operators (GET /api/workers).
+    remote: bool = False
+    uptime_s: float | None = None
+    in_flight: int = 0
+    models: list[str] = msgspec.field(default_factory=list)
+    memory: MemoryInfo | None = None
+
+
+class WorkerListResponse(msgspec.Struct, kw_only=True):
+    workers: list[WorkerSummary]
+
+
+class HealthzResponse(msgspec.Struct, kw_only=True):
+    status: Literal["ok", "degraded"]
+    workers: list[WorkerSummary]
+
+
+class TranscriptionResponse(msgspec.Struct, kw_only=True):
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: list[Segment]
+    timings: TranscriptionTimings
+    model_id: str
+    device: str

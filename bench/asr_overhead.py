@@ -29,7 +29,7 @@ import msgspec
 
 from bench.harness import DEFAULT_ASR_MODEL, Spread, gateway_with_model, machine, usable_cores
 from protocol.wire.messages import TranscribeOptions
-from worker.asr_engine import transcribe_kwargs
+from worker.engines.whisper import transcribe_kwargs
 
 _AUDIO_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"
 DEFAULT_AUDIO = [

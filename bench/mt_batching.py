@@ -38,7 +38,7 @@ import zmq
 
 from bench.harness import gateway_with_model, machine, usable_cores
 from protocol.wire import messages as ipc
-from worker.mt_engine import EOS
+from worker.engines.translation import EOS
 
 SOURCE, TARGET = "eng_Latn", "fra_Latn"
 OPTIONS = ipc.TranslateOptions()  # the service's defaults: beam 4, up to 256 new tokens

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from worker.curve_client import CurveKeys, load_curve_keys
-from worker.inference import QueueSettings
 from worker.memory_cap import MemoryCap
+from worker.scheduling.inference import QueueSettings
 from worker.server import WorkerConfig, WorkerServer
 
 

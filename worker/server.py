@@ -43,12 +43,13 @@ from protocol.wire.messages import (
     decode_from_gateway,
     encode,
 )
-from worker import language_id, memory
+from worker import memory
 from worker.curve_client import CurveKeys, secure
 from worker.devices import supported_compute_types
-from worker.inference import InferenceQueues, QueueSettings
-from worker.model_cache import ModelCache
+from worker.engines import language_id
+from worker.models.cache import ModelCache
 from worker.outbox import Outbox
+from worker.scheduling.inference import InferenceQueues, QueueSettings
 
 log = logging.getLogger(__name__)
 

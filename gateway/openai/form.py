@@ -14,7 +14,8 @@ from starlette.requests import Request
 
 from gateway.catalog import CatalogEntry
 from gateway.catalog.languages import resolve_language, to_model_code
-from gateway.services import Services
+from gateway.models.manager import ModelManager
+from gateway.settings import Settings
 from gateway.transcription.upload import AudioUpload, media_type, read_audio
 from protocol.api.catalog import ASRModelInfo
 from protocol.api.openai import GRANULARITIES, RESPONSE_FORMATS, Granularity, ResponseFormat
@@ -34,15 +35,17 @@ class AudioRequest:
     options: TranscribeOptions
 
 
-async def read_audio_request(request: Request, svc: Services, task: Task) -> AudioRequest:
+async def read_audio_request(
+    request: Request, settings: Settings, models: ModelManager, task: Task
+) -> AudioRequest:
     if media_type(request.headers.get("content-type", "")) != "multipart/form-data":
         raise ServiceError(
             ErrorCode.INVALID_REQUEST,
             "Send multipart/form-data with the audio in a 'file' field, as OpenAI's API takes it.",
             {"field": "file"},
         )
-    upload = await _read_upload(request, int(svc.settings.max_upload_mb * 1024 * 1024))
-    entry = resolve_model(svc, upload.field("model") or WHISPER_1, task)
+    upload = await _read_upload(request, int(settings.max_upload_mb * 1024 * 1024))
+    entry = resolve_model(settings, models, upload.field("model") or WHISPER_1, task)
     response_format = _response_format(upload.field("response_format"))
     granularities = _granularities(upload)
     return AudioRequest(
@@ -61,10 +64,12 @@ async def read_audio_request(request: Request, svc: Services, task: Task) -> Aud
     )
 
 
-def resolve_model(svc: Services, name: str, task: Task = "transcribe") -> CatalogEntry:
+def resolve_model(
+    settings: Settings, models: ModelManager, name: str, task: Task = "transcribe"
+) -> CatalogEntry:
     """The ASR model `name` means: a catalog id as is, `whisper-1` the default ASR model."""
-    model_id = svc.settings.default_asr_model if name == WHISPER_1 else name
-    entry = svc.models.entry(model_id)  # MODEL_NOT_FOUND with suggestions
+    model_id = settings.default_asr_model if name == WHISPER_1 else name
+    entry = models.entry(model_id)  # MODEL_NOT_FOUND with suggestions
     info = entry.info
     if entry.kind != "asr" or not isinstance(info, ASRModelInfo):
         raise ServiceError(
@@ -75,7 +80,7 @@ def resolve_model(svc: Services, name: str, task: Task = "transcribe") -> Catalo
     if task == "translate" and not info.features.multilingual:
         multilingual = [
             e.model_id
-            for e in svc.catalog.asr_entries()
+            for e in models.catalog.asr_entries()
             if isinstance(e.info, ASRModelInfo) and e.info.features.multilingual
         ]
         raise ServiceError(

@@ -37,7 +37,7 @@ async def translations(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     svc = services(request)
-    default = resolve_model(svc, WHISPER_1)
+    default = resolve_model(svc.settings, svc.models, WHISPER_1)
     models = [_model(WHISPER_1, default)]
     models += [_model(entry.model_id, entry) for entry in svc.catalog.asr_entries()]
     return json_response(OpenAIModelList(data=models))
@@ -45,7 +45,8 @@ async def list_models(request: Request) -> Response:
 
 async def get_model(request: Request) -> Response:
     name: str = request.path_params["model"]
-    return json_response(_model(name, resolve_model(services(request), name)))
+    svc = services(request)
+    return json_response(_model(name, resolve_model(svc.settings, svc.models, name)))
 
 
 def _model(name: str, entry: CatalogEntry) -> OpenAIModel:
@@ -54,7 +55,7 @@ def _model(name: str, entry: CatalogEntry) -> OpenAIModel:
 
 async def _audio(request: Request, task: Task) -> Response:
     svc = services(request)
-    asked = await read_audio_request(request, svc, task)
+    asked = await read_audio_request(request, svc.settings, svc.models, task)
     result = await svc.inference.transcribe(
         asked.model_id, asked.upload.data, asked.upload.audio_format, asked.options
     )

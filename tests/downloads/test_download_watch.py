@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from worker.download_watch import ByteWatch, RemoteFile, bytes_on_disk
+from worker.models.download_watch import ByteWatch, RemoteFile, bytes_on_disk
 
 FILES = [
     RemoteFile("model.bin", 1000, "aa" * 32, lfs=True),

@@ -10,7 +10,7 @@ import pytest
 from protocol.errors import ServiceError
 from tests.integration.gateway_process import free_port
 from tests.support.fake_hub import FakeHub, Mode
-from worker.downloads import Hub, hub_snapshot
+from worker.models.downloads import Hub, hub_snapshot
 
 REPO = "Systran/faster-whisper-base"
 MODEL = "openai/whisper-base"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from worker.audio import decode_audio
+from worker.engines.audio import decode_audio
 
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 

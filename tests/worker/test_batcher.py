@@ -12,11 +12,11 @@ import pytest
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import Translate, TranslateOptions
-from worker.batcher import Pending, due_in, plan_batch, take_batch
-from worker.mt_batch import batch_key, translate_together
-from worker.mt_engine import TranslationOutput
-from worker.request_queue import LanePolicy, RequestQueues
-from worker.throughput import ServiceRate
+from worker.engines.mt_batch import batch_key, translate_together
+from worker.engines.translation import TranslationOutput
+from worker.scheduling.batcher import Pending, due_in, plan_batch, take_batch
+from worker.scheduling.lanes import LanePolicy, RequestQueues
+from worker.scheduling.throughput import ServiceRate
 
 
 def pending(name: str, key: str = "fra", size: int = 1, at: float = 0.0) -> Pending[str]:

@@ -8,9 +8,9 @@ import pytest
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import LoadModel, LoadStage, ModelKind, ModelSource, TranslateOptions
-from worker.asr_engine import WhisperEngine
-from worker.model_cache import ModelCache
-from worker.mt_engine import TranslationEngine
+from worker.engines.translation import TranslationEngine
+from worker.engines.whisper import WhisperEngine
+from worker.models.cache import ModelCache
 
 Stages = list[tuple[LoadStage, float, float]]
 

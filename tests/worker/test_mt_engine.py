@@ -11,7 +11,7 @@ import pytest
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import TranslateOptions
-from worker.mt_engine import TranslationEngine, language_tokens
+from worker.engines.translation import TranslationEngine, language_tokens
 
 TEXTS = [
     "Hello world, this is a test.",

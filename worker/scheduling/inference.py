@@ -23,14 +23,14 @@ from protocol.wire.messages import (
     Translation,
     WorkerMessage,
 )
-from worker.asr_engine import WhisperEngine
-from worker.audio import decode_audio
-from worker.batcher import Pending
-from worker.model_cache import ModelCache, Tally
-from worker.mt_batch import Outcome, batch_key, translate_together
-from worker.mt_engine import TranslationEngine
+from worker.engines.audio import decode_audio
+from worker.engines.mt_batch import Outcome, batch_key, translate_together
+from worker.engines.translation import TranslationEngine
+from worker.engines.whisper import WhisperEngine
+from worker.models.cache import ModelCache, Tally
 from worker.outbox import Outbox
-from worker.request_queue import LanePolicy, RequestQueues, Runner, Submit
+from worker.scheduling.batcher import Pending
+from worker.scheduling.lanes import LanePolicy, RequestQueues, Runner, Submit
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.errors import ErrorCode, ServiceError
-from worker.batcher import Pending, due_in, take_batch
-from worker.throughput import ServiceRate
+from worker.scheduling.batcher import Pending, due_in, take_batch
+from worker.scheduling.throughput import ServiceRate
 
 log = logging.getLogger(__name__)
 

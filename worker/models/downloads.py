@@ -28,9 +28,9 @@ from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from protocol.errors import ErrorCode, ServiceError
-from worker.download_check import damaged, discard
-from worker.download_watch import ByteWatch, DownloadFn, RemoteFile
-from worker.hub_errors import access_error, describe
+from worker.models.download_check import damaged, discard
+from worker.models.download_watch import ByteWatch, DownloadFn, RemoteFile
+from worker.models.hub_errors import access_error, describe
 
 log = logging.getLogger(__name__)
 

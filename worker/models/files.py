@@ -7,8 +7,8 @@ from pathlib import Path
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import ModelSource
-from worker.download_watch import DownloadFn
-from worker.downloads import hub_snapshot
+from worker.models.download_watch import DownloadFn
+from worker.models.downloads import hub_snapshot
 
 
 def resolve_model_dir(

@@ -17,7 +17,7 @@ import msgspec
 
 from protocol.errors import ServiceError
 from protocol.wire.messages import Translate, TranslateOptions
-from worker.mt_engine import TranslationOutput
+from worker.engines.translation import TranslationOutput
 
 log = logging.getLogger(__name__)
 

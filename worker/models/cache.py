@@ -17,10 +17,10 @@ from typing import Protocol, TypeVar
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import LoadedModel, LoadModel, LoadStage, ModelKind
 from worker import memory
-from worker.asr_engine import WhisperEngine
-from worker.download_watch import DownloadFn
-from worker.model_files import resolve_model_dir
-from worker.mt_engine import TranslationEngine
+from worker.engines.translation import TranslationEngine
+from worker.engines.whisper import WhisperEngine
+from worker.models.download_watch import DownloadFn
+from worker.models.files import resolve_model_dir
 
 ProgressFn = Callable[[LoadStage, float, float], None]
 

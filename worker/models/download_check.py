@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from worker.download_watch import RemoteFile
+from worker.models.download_watch import RemoteFile
 
 _READ_BYTES = 1 << 20
 

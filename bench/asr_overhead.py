@@ -28,7 +28,7 @@ import httpx
 import msgspec
 
 from bench.harness import DEFAULT_ASR_MODEL, Spread, gateway_with_model, machine, usable_cores
-from protocol.wire.messages import TranscribeOptions
+from protocol.options import TranscribeOptions
 from worker.engines.whisper import transcribe_kwargs
 
 _AUDIO_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"

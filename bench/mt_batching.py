@@ -37,11 +37,12 @@ import httpx
 import zmq
 
 from bench.harness import gateway_with_model, machine, usable_cores
+from protocol.options import TranslateOptions
 from protocol.wire import messages as ipc
 from worker.engines.translation import EOS
 
 SOURCE, TARGET = "eng_Latn", "fra_Latn"
-OPTIONS = ipc.TranslateOptions()  # the service's defaults: beam 4, up to 256 new tokens
+OPTIONS = TranslateOptions()  # the service's defaults: beam 4, up to 256 new tokens
 _BUILT_STAMP = "BUILT"
 _WORDS = (  # the English words of the copy model's tokenizer corpus
     "hello world this is a test the quick brown fox jumps over lazy dog please turn on "

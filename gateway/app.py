@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from gateway.catalog import load_catalog
 from gateway.catalog.discovery import ModelDiscovery, default_hub_cache_dir
+from gateway.catalog.known_models import KnownModels
 from gateway.catalog.language_pairs import LanguagePairIndex
 from gateway.catalog.languages import REGISTRY
 from gateway.event_hub import EventHub
@@ -40,6 +41,7 @@ from gateway.sessions.defaults import ConfigDefaults, default_model_config
 from gateway.sessions.service import SessionService, compute_types_by_device
 from gateway.sessions.store import SessionStore
 from gateway.settings import Settings
+from gateway.transcription.service import TranscriptionService
 from gateway.translation.service import TranslationService
 from gateway.workers.control import WorkerControl
 from gateway.workers.link import WorkerLink
@@ -79,26 +81,18 @@ def create_app(settings: Settings) -> Starlette:
     devices = detect_devices() if settings.devices is None else settings.devices
     defaults = _session_defaults(settings)
 
-    def config_checks(
-        pool: WorkerPool | None, discovery: ModelDiscovery | None = None
-    ) -> ConfigChecks:
-        def is_known_model(model_id: str, kind: str) -> bool:
-            found = catalog.get(model_id)
-            if found is None and discovery is not None:  # an uncatalogued local model
-                local = discovery.local_model(model_id)
-                return local is not None and local.kind == kind
-            return found is not None and found.kind == kind
-
+    def config_checks(pool: WorkerPool | None, known: KnownModels) -> ConfigChecks:
         return ConfigChecks(
             supported_compute_types=compute_types_by_device(pool, devices),
-            is_known_model=is_known_model,
+            is_known_model=known.is_known,
             is_known_language=lambda code: REGISTRY.lookup(code) is not None,
         )
 
     check_defaults(
         settings,
         defaults,
-        config_checks(None),
+        # Before the first disk scan: the catalog's models only.
+        config_checks(None, KnownModels(catalog)),
         {
             "asr": [e.model_id for e in catalog.asr_entries()],
             "mt": [e.model_id for e in catalog.mt_entries()],
@@ -126,18 +120,21 @@ def create_app(settings: Settings) -> Starlette:
             catalog, hub_cache_dir=hub_cache, model_dirs=list(settings.model_dirs)
         )
         await asyncio.to_thread(discovery.refresh, force=True)  # the first scan reads the disk
+        known = KnownModels(catalog, discovery)
         manager = ModelManager(
             settings,
-            catalog,
+            known,
             link,
             pool,
             LoadEvents(hub),
             cache_policy_of(settings),
-            discovery=discovery,
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
-        inference = InferenceService(manager, settings.result_cache_size)
+        inference = InferenceService(manager)
+        transcription = TranscriptionService(
+            manager, inference, settings.default_asr_model, settings.result_cache_size
+        )
         translation = TranslationService(
             manager,
             inference,
@@ -148,6 +145,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.services = Services(
             settings=settings,
             catalog=manager.catalog,
+            known=known,
             events=hub,
             link=link,
             pool=pool,
@@ -158,10 +156,9 @@ def create_app(settings: Settings) -> Starlette:
             discovery=discovery,
             resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
-            sessions=SessionService(
-                store, defaults, lambda: config_checks(pool, discovery), manager
-            ),
+            sessions=SessionService(store, defaults, lambda: config_checks(pool, known), manager),
             inference=inference,
+            transcription=transcription,
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
             openapi=openapi_document(),

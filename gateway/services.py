@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from gateway.catalog import Catalog
 from gateway.catalog.discovery import ModelDiscovery
+from gateway.catalog.known_models import KnownModels
 from gateway.catalog.language_pairs import LanguagePairIndex
 from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
@@ -18,6 +19,7 @@ from gateway.models.manager import ModelManager
 from gateway.ops.health_check import HealthChecker
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
+from gateway.transcription.service import TranscriptionService
 from gateway.translation.service import TranslationService
 from gateway.workers.control import WorkerControl
 from gateway.workers.link import WorkerLink
@@ -29,6 +31,7 @@ from gateway.workers.supervisor import Supervisor
 class Services:
     settings: Settings
     catalog: Catalog
+    known: KnownModels
     events: EventHub
     link: WorkerLink
     pool: WorkerPool
@@ -41,6 +44,7 @@ class Services:
     inference: InferenceService
     discovery: ModelDiscovery
     health: HealthChecker
+    transcription: TranscriptionService
     translation: TranslationService
     openapi: dict[str, Any]
     resources: MachineResources

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast, get_args
 
-from protocol.api.config import ComputeType, Device
+from protocol.vocabulary import ComputeType, Device
 
 
 class SettingsError(ValueError):

@@ -37,6 +37,12 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
+def failing_field(exc: msgspec.ValidationError) -> str | None:
+    """The field msgspec names in its message (`... - at `$.a.b``) as `a.b`; None at the root."""
+    message = str(exc)
+    return message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
+
+
 class ErrorInfo(msgspec.Struct, kw_only=True):
     code: str
     message: str

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import zmq
 
-from protocol.errors import ErrorCode, ServiceError
+from protocol.errors import ErrorCode, ServiceError, failing_field
 from protocol.wire.messages import (
     DetectLanguage,
     ErrorReply,
@@ -142,10 +142,30 @@ class WorkerServer:
     def _dispatch(self, frames: list[bytes]) -> None:
         try:
             message = decode_from_gateway(frames[0])
-        except (msgspec.DecodeError, msgspec.ValidationError, IndexError) as exc:
+        except msgspec.ValidationError as exc:
+            self._refuse(frames[0], exc)
+            return
+        except (msgspec.DecodeError, IndexError) as exc:
             log.warning("dropped a malformed frame from the gateway: %s", exc)
             return
         self._handle(message, frames[1:])
+
+    def _refuse(self, frame: bytes, exc: msgspec.ValidationError) -> None:
+        """A request that decodes but breaks the protocol (an option out of its range, say)
+        is answered with an error, so its caller does not wait; anything else is dropped."""
+        request_id = _request_id(frame)
+        if request_id is None:
+            log.warning("dropped a malformed frame from the gateway: %s", exc)
+            return
+        field = failing_field(exc)
+        self._send(
+            ErrorReply(
+                request_id=request_id,
+                code=ErrorCode.INVALID_REQUEST,
+                message=f"The worker refused the request: {exc}",
+                details={"field": field} if field else {},
+            )
+        )
 
     def _handle(self, message: GatewayMessage, payload: list[bytes]) -> None:
         match message:
@@ -183,7 +203,7 @@ class WorkerServer:
                 self._outbox.send(
                     ErrorReply(
                         request_id=request_id,
-                        code=exc.code.value,
+                        code=exc.code,
                         message=exc.message,
                         details=exc.details,
                     )
@@ -193,7 +213,7 @@ class WorkerServer:
                 self._outbox.send(
                     ErrorReply(
                         request_id=request_id,
-                        code=ErrorCode.INFERENCE_ERROR.value,
+                        code=ErrorCode.INFERENCE_ERROR,
                         message=f"{type(exc).__name__}: {exc}",
                     )
                 )
@@ -254,7 +274,7 @@ class WorkerServer:
             models=self._cache.snapshot(),
         )
 
-    def _send(self, message: Hello | Heartbeat | StatusReply | Goodbye) -> None:
+    def _send(self, message: Hello | Heartbeat | StatusReply | Goodbye | ErrorReply) -> None:
         self._socket.send(encode(message))
 
     def _close(self) -> None:
@@ -263,3 +283,13 @@ class WorkerServer:
         self._outbox.close()
         self._socket.close(linger=_GOODBYE_LINGER_MS)
         self._context.term()
+
+
+def _request_id(frame: bytes) -> str | None:
+    """The request id of a frame that is msgpack but not a valid message, if it has one."""
+    try:
+        raw = msgspec.msgpack.decode(frame)
+    except msgspec.DecodeError:
+        return None
+    request_id = raw.get("request_id") if isinstance(raw, dict) else None
+    return request_id if isinstance(request_id, str) and request_id else None

@@ -33,7 +33,7 @@ from protocol.api.catalog import (
     MTModelInfo,
     MTSizeCategory,
 )
-from protocol.wire.messages import ModelSource
+from protocol.vocabulary import ModelKind
 
 LOCAL_PREFIX = "local/"
 Architecture: TypeAlias = Literal["whisper", "nllb", "m2m", "mbart", "opus-mt"]
@@ -52,7 +52,7 @@ class LocalModel(msgspec.Struct, kw_only=True, frozen=True):
     """An uncatalogued CTranslate2 model folder and what its files say."""
 
     model_id: str  # "local/<folder name>"
-    kind: Literal["asr", "mt"]
+    kind: ModelKind
     path: str
     size_on_disk_mb: float
     architecture: Architecture
@@ -95,9 +95,7 @@ def inspect_model_dir(path: Path, name: str) -> LocalModel | None:
     )
 
 
-def _kind(
-    path: Path, header: ModelBinHeader | None, config: dict[str, object]
-) -> Literal["asr", "mt"] | None:
+def _kind(path: Path, header: ModelBinHeader | None, config: dict[str, object]) -> ModelKind | None:
     if header is not None and header.spec is not None:
         # The spec name is authoritative; other specs (language models, Wav2Vec2, ...) are
         # not served here.
@@ -140,11 +138,6 @@ def _translation_languages(vocabulary: list[str]) -> tuple[MTArchitecture, list[
         return "mbart", mbart
     # No language tokens: a bilingual (Marian / OPUS-MT) model whose pair the files do not name.
     return "opus-mt", []
-
-
-def load_source(model: LocalModel) -> ModelSource:
-    """What a worker needs to load the model: its folder."""
-    return ModelSource(local_path=model.path)
 
 
 def _display_name(model: LocalModel) -> str:

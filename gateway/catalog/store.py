@@ -6,13 +6,12 @@ from __future__ import annotations
 import difflib
 import re
 from importlib import resources
-from typing import Literal, TypeAlias
+from typing import Literal
 
 import msgspec
 
 from protocol.api.catalog import ASRModelInfo, ModelRecommendation, MTModelInfo
-
-ModelKind: TypeAlias = Literal["asr", "mt"]
+from protocol.vocabulary import ModelKind
 
 
 class CatalogError(ValueError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import msgspec
 from starlette.exceptions import HTTPException
@@ -45,15 +44,6 @@ def error_response(error: ServiceError, headers: dict[str, str] | None = None) -
         media_type="application/json",
         headers=headers,
     )
-
-
-def as_service_error(code: str, message: str, details: dict[str, Any]) -> ServiceError:
-    """An error reported by a worker, with its code checked against the ones we know."""
-    try:
-        known = ErrorCode(code)
-    except ValueError:
-        known = ErrorCode.INTERNAL_ERROR
-    return ServiceError(known, message, details)
 
 
 async def on_service_error(request: Request, exc: Exception) -> Response:

@@ -8,7 +8,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from protocol.errors import ErrorCode, ServiceError
+from protocol.errors import ErrorCode, ServiceError, failing_field
 
 T = TypeVar("T")
 
@@ -48,9 +48,8 @@ def decode_json(body: bytes, kind: type[T], code: ErrorCode) -> T:
 
 def validation_error(exc: msgspec.ValidationError, code: ErrorCode) -> ServiceError:
     """The error for a value msgspec refused, naming the field (`$.a.b` -> `a.b`)."""
-    message = str(exc)
-    field = message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
-    return ServiceError(code, message, {"field": field} if field else {})
+    field = failing_field(exc)
+    return ServiceError(code, str(exc), {"field": field} if field else {})
 
 
 def _too_large(limit_bytes: int, size: int) -> ServiceError:

@@ -22,12 +22,12 @@ from protocol.api.lifecycle import (
     LoadModelRequest,
     LoadModelResponse,
     ModelsStatusResponse,
-    TranscriptionResponse,
     UnloadModelResponse,
     WorkerListResponse,
     WorkerSummary,
 )
 from protocol.api.openai import OpenAIModel, OpenAIModelList, VerboseAudioText
+from protocol.api.transcription import TranscriptionResponse
 from protocol.api.translation import TranslateRequest, TranslateResponse
 from protocol.errors import ErrorBody
 

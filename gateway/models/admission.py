@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 
 from gateway.catalog import CatalogEntry
 from gateway.workers.pool import WorkerState
+from protocol.vocabulary import ComputeType
 
 # Bytes per weight relative to float16, the size the catalog's size_mb describes.
 _WEIGHT_FACTOR = {"int8": 0.5, "int8_float32": 0.5, "int8_float16": 0.5, "int16": 1.0}
 _WEIGHT_FACTOR |= {"float16": 1.0, "bfloat16": 1.0, "float32": 2.0}
 
 
-def effective_compute_type(compute_type: str, device: str) -> str:
-    """What CTranslate2's "default" becomes here: int8 on CPU, float16 on a GPU."""
-    if compute_type != "default":
+def effective_compute_type(compute_type: ComputeType | None, device: str) -> ComputeType:
+    """The compute type a load runs at: the one asked for, else int8 on CPU and float16 on a
+    GPU. Resolved here only: the worker is always sent a concrete type."""
+    if compute_type is not None:
         return compute_type
     return "int8" if device == "cpu" else "float16"
 

@@ -1,13 +1,14 @@
-"""Inference requests to the worker that holds the model, loading it on demand."""
+"""Inference requests to the worker that holds the model: load it on demand, call the
+worker, count the use. Result caches live with the services that shape the answers."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from gateway.models.manager import ModelManager
 from gateway.models.records import ModelRecord
-from gateway.models.result_cache import ResultCache, cache_key
+from protocol.options import TranscribeOptions, TranslateOptions
+from protocol.vocabulary import AudioEncoding
 from protocol.wire.messages import (
     DetectedLanguage,
     DetectLanguage,
@@ -15,55 +16,39 @@ from protocol.wire.messages import (
     GatewayMessage,
     LanguagesDetected,
     Transcribe,
-    TranscribeOptions,
     TranscribeResult,
     Translate,
-    TranslateOptions,
     TranslateResult,
 )
 
-_HASH_INLINE_BYTES = 1 << 20
-
 
 class InferenceService:
-    def __init__(self, models: ModelManager, cache_size: int) -> None:
+    def __init__(self, models: ModelManager) -> None:
         self._models = models
-        self._transcripts: ResultCache[TranscribeResult] = ResultCache(cache_size)
 
     async def transcribe(
         self,
         model_id: str,
         audio: bytes,
-        audio_format: str,
+        encoding: AudioEncoding,
+        sample_rate: int,
         options: TranscribeOptions,
         sid: str | None = None,
         *,
         count: bool = True,
     ) -> TranscribeResult:
-        started = time.perf_counter()
-        params = (audio_format, options)
-        # Hashing a large upload would stall the event loop: hash it on a thread.
-        key = (
-            await asyncio.to_thread(cache_key, model_id, audio, params)
-            if len(audio) > _HASH_INLINE_BYTES
-            else cache_key(model_id, audio, params)
-        )
-        cached = self._transcripts.get(key) if count else None
-        if cached is not None:
-            self._models.cache_hit(model_id, (time.perf_counter() - started) * 1000)
-            return cached
+        """`sample_rate` is that of raw samples (a container says its own)."""
         record = await self._models.ensure_loaded(model_id, sid)
         request_id = self._models.link.new_request_id()
         message = Transcribe(
             request_id=request_id,
             model_id=model_id,
-            audio_format="pcm_s16le_16k" if audio_format == "pcm" else "container",
+            audio_format=encoding,
+            sample_rate=sample_rate,
             options=options,
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)
-        if count:
-            self._transcripts.put(key, reply)
         return reply
 
     async def detect_languages(

@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from gateway.catalog import Catalog, CatalogEntry
-from gateway.catalog.discovery import ModelDiscovery, load_source
-from gateway.catalog.local_models import local_entry
+from gateway.catalog import CatalogEntry
+from gateway.catalog.discovery import load_source
+from gateway.catalog.known_models import KnownModels
 from gateway.models.admission import MemoryEstimator, effective_compute_type
 from gateway.models.cache_policy import CachedModel, CachePolicy, Eviction
 from gateway.models.load_events import LoadEvents
@@ -34,6 +34,7 @@ from protocol.api.lifecycle import (
     UnloadModelResponse,
 )
 from protocol.errors import ErrorCode, ServiceError
+from protocol.vocabulary import ComputeType
 from protocol.wire.messages import (
     LoadModel,
     LoadProgress,
@@ -50,24 +51,24 @@ class ModelManager:
     def __init__(
         self,
         settings: Settings,
-        catalog: Catalog,
+        known: KnownModels,
         link: WorkerLink,
         pool: WorkerPool,
         events: LoadEvents,
         policy: CachePolicy,
-        discovery: ModelDiscovery | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_use: Callable[[str], None] | None = None,
     ) -> None:
         self._settings = settings
-        self.catalog = catalog
+        self.known = known
+        self.catalog = catalog = known.catalog
         self.link = link
         self._pool = pool
         self.events = events
         self.policy = policy
         self.clock = clock
         self._on_use = on_use
-        self._discovery = discovery
+        self._discovery = known.discovery
         self.estimator = MemoryEstimator()
         self._records: dict[str, ModelRecord] = {}
         self._slots = LoadSlots()
@@ -85,18 +86,9 @@ class ModelManager:
     # ------------------------------------------------------------ queries
 
     def entry(self, model_id: str) -> CatalogEntry:
-        """The catalog entry, or one made from an uncatalogued local model (`local/...`)."""
-        entry = self.catalog.get(model_id)
-        if entry is None and self._discovery is not None:
-            local = self._discovery.local_model(model_id)
-            entry = None if local is None else local_entry(local)
-        if entry is None:
-            raise ServiceError(
-                ErrorCode.MODEL_NOT_FOUND,
-                f"Model {model_id!r} is not in the registry.",
-                {"model_id": model_id, "suggested_alternatives": self.catalog.closest(model_id)},
-            )
-        return entry
+        """The catalog entry, or one made from an uncatalogued local model (`local/...`);
+        MODEL_NOT_FOUND otherwise (see KnownModels)."""
+        return self.known.entry(model_id)
 
     def record(self, model_id: str) -> ModelRecord:
         record = self._records.get(model_id)
@@ -139,7 +131,6 @@ class ModelManager:
         if self._settled(record):
             return self._join(record, entry, sid)
         config = request.compute_config or LoadComputeConfig()
-        asked_type = config.compute_type or "default"
         # One caller at a time decides placement and admission; the others then join its load.
         async with record.admission:
             if self._settled(record):
@@ -148,8 +139,9 @@ class ModelManager:
                 worker = await self._placement.place(
                     entry, config.device or self._settings.default_device
                 )
-                _check_compute_type(worker, asked_type)
-                compute_type = effective_compute_type(asked_type, worker.device)
+                if config.compute_type is not None:
+                    _check_compute_type(worker, config.compute_type)
+                compute_type = effective_compute_type(config.compute_type, worker.device)
                 required = await self._placement.admit(entry, worker, compute_type)
             except ServiceError as error:
                 if error.code not in _REQUEST_ERRORS:
@@ -164,7 +156,7 @@ class ModelManager:
         record: ModelRecord,
         entry: CatalogEntry,
         worker: WorkerState,
-        compute_type: str,
+        compute_type: ComputeType,
         required: float,
         request: LoadModelRequest,
         sid: str | None,
@@ -177,7 +169,7 @@ class ModelManager:
         record.device = worker.device
         record.compute_type = compute_type
         record.loading = asyncio.create_task(
-            self._run_load(record, entry, worker, required, request, sid),
+            self._run_load(record, entry, worker, compute_type, required, request, sid),
             name=f"load {record.model_id}",
         )
 
@@ -243,6 +235,7 @@ class ModelManager:
         record: ModelRecord,
         entry: CatalogEntry,
         worker: WorkerState,
+        compute_type: ComputeType,
         required_mb: float,
         request: LoadModelRequest,
         sid: str | None,
@@ -253,7 +246,7 @@ class ModelManager:
             model_id=record.model_id,
             kind=record.kind,
             source=self._source(entry),
-            compute_type=record.compute_type or "default",
+            compute_type=compute_type,
             cpu_threads=self._settings.worker_cpu_threads,
             warmup=request.preload_cache,
             timeout_ms=self._settings.load_timeout_ms,
@@ -376,8 +369,9 @@ _TIMEOUT_GRACE_S = 5.0
 _REQUEST_ERRORS = {ErrorCode.UNSUPPORTED_DEVICE, ErrorCode.CONFIGURATION_ERROR}
 
 
-def _check_compute_type(worker: WorkerState, compute_type: str) -> None:
-    if compute_type != "default" and compute_type not in worker.compute_types:
+def _check_compute_type(worker: WorkerState, compute_type: ComputeType) -> None:
+    """A compute type the client named must be one the worker's device runs."""
+    if compute_type not in worker.compute_types:
         raise ServiceError(
             ErrorCode.UNSUPPORTED_DEVICE,
             f"Device {worker.device} cannot run compute type {compute_type}.",

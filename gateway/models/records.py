@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from gateway.models.inference_stats import InferenceStats
 from protocol.api.lifecycle import Health, HealthCheckSummary, ModelState, ModelStatus
 from protocol.errors import ServiceError
-from protocol.wire.messages import LoadedModel, ModelKind
+from protocol.vocabulary import ModelKind
+from protocol.wire.messages import LoadedModel
 
 
 def utc_now() -> str:

@@ -10,9 +10,9 @@ from typing import cast, get_args
 from gateway.models.manager import ModelManager
 from gateway.models.records import ModelRecord
 from gateway.workers.pool import WorkerState
-from protocol.api.config import ComputeType
 from protocol.api.lifecycle import LoadComputeConfig, LoadModelRequest
 from protocol.errors import ErrorCode, ServiceError
+from protocol.vocabulary import ComputeType
 
 log = logging.getLogger(__name__)
 

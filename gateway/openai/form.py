@@ -8,7 +8,7 @@ Bad values get the service's error envelope, which OpenAI clients raise with its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import cast
 
 from starlette.requests import Request
 
@@ -16,23 +16,23 @@ from gateway.catalog import CatalogEntry
 from gateway.catalog.languages import resolve_language, to_model_code
 from gateway.models.manager import ModelManager
 from gateway.settings import Settings
+from gateway.transcription.options import TranscribeParams, parse_params
 from gateway.transcription.upload import AudioUpload, media_type, read_audio
 from protocol.api.catalog import ASRModelInfo
 from protocol.api.openai import GRANULARITIES, RESPONSE_FORMATS, Granularity, ResponseFormat
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import TranscribeOptions
+from protocol.vocabulary import Task
 
 WHISPER_1 = "whisper-1"  # OpenAI's Whisper model name
-Task = Literal["transcribe", "translate"]
 
 
 @dataclass(frozen=True)
 class AudioRequest:
-    model_id: str
+    task: Task
     upload: AudioUpload
     response_format: ResponseFormat
     granularities: frozenset[Granularity]
-    options: TranscribeOptions
+    params: TranscribeParams  # with the model id `model` resolved to
 
 
 async def read_audio_request(
@@ -48,19 +48,21 @@ async def read_audio_request(
     entry = resolve_model(settings, models, upload.field("model") or WHISPER_1, task)
     response_format = _response_format(upload.field("response_format"))
     granularities = _granularities(upload)
+    params = {
+        "model_id": entry.model_id,
+        "language": _language(upload.field("language"), entry),
+        "task": task,
+        "temperature": upload.field("temperature") or None,  # its range: protocol.options
+        "initial_prompt": upload.field("prompt") or None,
+        # Words cost extra decoding; only verbose_json shows them.
+        "word_timestamps": response_format == "verbose_json" and "word" in granularities,
+    }
     return AudioRequest(
-        model_id=entry.model_id,
+        task=task,
         upload=upload,
         response_format=response_format,
         granularities=granularities,
-        options=TranscribeOptions(
-            language=_language(upload.field("language"), entry),
-            task=task,
-            temperature=_temperature(upload.field("temperature")),
-            initial_prompt=upload.field("prompt") or None,
-            # Words cost extra decoding; only verbose_json shows them.
-            word_timestamps=response_format == "verbose_json" and "word" in granularities,
-        ),
+        params=parse_params(params),
     )
 
 
@@ -148,19 +150,3 @@ def _language(value: str | None, entry: CatalogEntry) -> str | None:
             {"field": "language", "language": value, "model_id": entry.model_id},
         )
     return code
-
-
-def _temperature(value: str | None) -> float:
-    if value is None or value == "":
-        return 0.0
-    try:
-        temperature = float(value)
-    except ValueError:
-        temperature = -1.0
-    if not 0.0 <= temperature <= 1.0:
-        raise ServiceError(
-            ErrorCode.CONFIGURATION_ERROR,
-            f"temperature {value!r} must be a number from 0 to 1.",
-            {"field": "temperature", "value": value},
-        )
-    return temperature

@@ -13,7 +13,7 @@ from typing import Protocol
 
 
 class Timed(Protocol):
-    """What a cue needs from a segment (protocol.wire.messages.Segment has it)."""
+    """What a cue needs from a segment (protocol.api.transcription.Segment has it)."""
 
     @property
     def start(self) -> float: ...

@@ -21,14 +21,15 @@ from protocol.api.health import (
 )
 from protocol.api.lifecycle import Health
 from protocol.errors import ServiceError
-from protocol.wire.messages import TranscribeOptions, TranslateOptions
+from protocol.options import TranscribeOptions, TranslateOptions
+from protocol.vocabulary import WHISPER_SAMPLE_RATE
 
 _MEMORY_WARN_FRACTION = 0.9
 _GPU_WARN_PERCENT = 95.0
 _SLOW_FACTOR = 3.0  # a probe this many times slower than the model's average is "degraded"
 
 
-def probe_audio(seconds: float = 1.0, rate: int = 16_000) -> bytes:
+def probe_audio(seconds: float = 1.0, rate: int = WHISPER_SAMPLE_RATE) -> bytes:
     """A generated tone as raw 16 kHz 16-bit PCM: real audio without any file."""
     count = int(seconds * rate)
     return struct.pack(
@@ -116,7 +117,8 @@ class HealthChecker:
                 transcription = await self._inference.transcribe(
                     model_id,
                     probe_audio(),
-                    "pcm",
+                    "pcm_s16le",
+                    WHISPER_SAMPLE_RATE,
                     TranscribeOptions(beam_size=1, best_of=1),
                     count=False,
                 )

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from gateway.catalog import CatalogEntry
 from gateway.http.io import json_response
-from gateway.openai.form import WHISPER_1, AudioRequest, Task, read_audio_request, resolve_model
+from gateway.openai.form import WHISPER_1, AudioRequest, read_audio_request, resolve_model
 from gateway.openai.language_names import language_name
 from gateway.openai.subtitles import srt, vtt
 from gateway.services import services
@@ -24,7 +24,8 @@ from protocol.api.openai import (
     OpenAIModelList,
     VerboseAudioText,
 )
-from protocol.wire.messages import TranscribeResult
+from protocol.api.transcription import TranscriptionResponse
+from protocol.vocabulary import Task
 
 
 async def transcriptions(request: Request) -> Response:
@@ -56,9 +57,7 @@ def _model(name: str, entry: CatalogEntry) -> OpenAIModel:
 async def _audio(request: Request, task: Task) -> Response:
     svc = services(request)
     asked = await read_audio_request(request, svc.settings, svc.models, task)
-    result = await svc.inference.transcribe(
-        asked.model_id, asked.upload.data, asked.upload.audio_format, asked.options
-    )
+    result = await svc.transcription.transcribe(asked.upload, asked.params)
     text = result.text.strip()  # as OpenAI: no leading space
     match asked.response_format:
         case "json":
@@ -73,8 +72,8 @@ async def _audio(request: Request, task: Task) -> Response:
             return json_response(_verbose(result, asked, text))
 
 
-def _verbose(result: TranscribeResult, asked: AudioRequest, text: str) -> VerboseAudioText:
-    task = asked.options.task
+def _verbose(result: TranscriptionResponse, asked: AudioRequest, text: str) -> VerboseAudioText:
+    task = asked.task
     segments = [
         AudioSegment(
             id=index,  # OpenAI counts from 0, faster-whisper from 1

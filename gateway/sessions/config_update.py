@@ -24,11 +24,11 @@ from protocol.api.config import (
     AsrConfig,
     CreateSessionRequest,
     ModelConfig,
-    ModelKind,
     MtConfig,
     UpdateModelConfigRequest,
 )
 from protocol.errors import ErrorCode, ServiceError
+from protocol.vocabulary import ModelKind
 
 _T = TypeVar("_T")
 _KINDS: tuple[ModelKind, ...] = ("asr", "mt")

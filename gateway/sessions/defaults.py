@@ -1,8 +1,8 @@
 """The model configuration a new session starts from.
 
 The model ids, device and compute types come from the service settings (`LX_*`); the decoding
-parameters are the engines' own defaults, so a session that changes nothing decodes exactly as
-faster-whisper and ctranslate2 would by default.
+parameters are the defaults of `protocol.options` (the engines' own), so a session that
+changes nothing decodes exactly as a request without a session does.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from protocol.api.config import (
     AsrComputeConfig,
     AsrConfig,
     AsrParameters,
-    ComputeType,
-    Device,
     ModelConfig,
     MtComputeConfig,
     MtConfig,
     MtParameters,
 )
+from protocol.options import TranscribeOptions, TranslateOptions
+from protocol.vocabulary import ComputeType, Device
+
+_ASR = TranscribeOptions()
+_MT = TranslateOptions()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,17 +42,15 @@ def default_model_config(defaults: ConfigDefaults) -> ModelConfig:
     return ModelConfig(
         asr=AsrConfig(
             model_id=defaults.asr_model,
-            task="transcribe",
-            # faster-whisper's WhisperModel.transcribe defaults (temperature: first of its
-            # fallback list).
+            task=_ASR.task,
             parameters=AsrParameters(
-                beam_size=5,
-                best_of=5,
-                temperature=0.0,
-                compression_ratio_threshold=2.4,
-                logprob_threshold=-1.0,
-                no_speech_threshold=0.6,
-                condition_on_previous_text=True,
+                beam_size=_ASR.beam_size,
+                best_of=_ASR.best_of,
+                temperature=_ASR.temperature,
+                compression_ratio_threshold=_ASR.compression_ratio_threshold,
+                logprob_threshold=_ASR.logprob_threshold,
+                no_speech_threshold=_ASR.no_speech_threshold,
+                condition_on_previous_text=_ASR.condition_on_previous_text,
             ),
             compute_config=AsrComputeConfig(
                 device=defaults.device, compute_type=defaults.asr_compute_type
@@ -58,13 +59,13 @@ def default_model_config(defaults: ConfigDefaults) -> ModelConfig:
         mt=MtConfig(
             model_id=defaults.mt_model,
             target_language=defaults.target_language,
-            # Usual NLLB / M2M100 generation settings on ctranslate2's Translator.
             parameters=MtParameters(
-                beam_size=4,
-                length_penalty=1.0,
-                no_repeat_ngram_size=0,
-                max_input_length=512,
-                max_new_tokens=256,
+                beam_size=_MT.beam_size,
+                length_penalty=_MT.length_penalty,
+                no_repeat_ngram_size=_MT.no_repeat_ngram_size,
+                max_input_length=_MT.max_input_length,
+                max_new_tokens=_MT.max_new_tokens,
+                # The contract's field; not sent to the worker, whose decoding ends at </s>.
                 early_stopping=True,
             ),
             compute_config=MtComputeConfig(

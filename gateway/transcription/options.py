@@ -1,35 +1,43 @@
-"""Transcription options from a request (query string or multipart fields) over defaults
-(the session's ASR config, or faster-whisper's own)."""
+"""Transcription options from a request (query string, multipart fields, the OpenAI form)
+over defaults: the session's ASR config, else `protocol.options`' own."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal
 
 import msgspec
 
 from gateway.http.io import validation_error
 from protocol.api.config import AsrConfig
 from protocol.errors import ErrorCode
-from protocol.wire.messages import TranscribeOptions
+from protocol.options import (
+    BeamSize,
+    BestOf,
+    InitialPrompt,
+    Language,
+    Temperature,
+    TranscribeOptions,
+)
+from protocol.vocabulary import Task
 
 
 class TranscribeParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """What a request may set; every field optional, ranges as the session config's."""
+    """What a request may set; every field optional, ranges as protocol.options defines."""
 
     model_id: str | None = None
-    language: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    task: Literal["transcribe", "translate"] | None = None
-    beam_size: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
-    best_of: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
-    temperature: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
-    initial_prompt: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    language: Language | None = None
+    task: Task | None = None
+    beam_size: BeamSize | None = None
+    best_of: BestOf | None = None
+    temperature: Temperature | None = None
+    initial_prompt: InitialPrompt | None = None
     condition_on_previous_text: bool | None = None
     word_timestamps: bool | None = None
     vad_filter: bool | None = None
 
 
-def parse_params(values: Mapping[str, str]) -> TranscribeParams:
+def parse_params(values: Mapping[str, object]) -> TranscribeParams:
+    """Strings (a query, form fields) are read as the types they stand for ("2", "true")."""
     try:
         return msgspec.convert(dict(values), TranscribeParams, strict=False)
     except msgspec.ValidationError as exc:

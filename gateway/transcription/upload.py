@@ -1,13 +1,13 @@
 """Audio from a request: the raw body (with its content type) or a multipart `file` field.
 
 The body is read through a limit first, so an upload over LX_MAX_UPLOAD_MB is refused
-(413) without reading the rest, whichever way it comes.
+(413) without reading the rest, whichever way it comes. Raw PCM (`audio/L16`, 16-bit
+little-endian mono) says its rate in the type (`audio/L16;rate=8000`; 16 kHz without one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -15,8 +15,12 @@ from starlette.types import Message
 
 from gateway.http.io import read_body
 from protocol.errors import ErrorCode, ServiceError
-
-AudioFormat = Literal["container", "pcm"]
+from protocol.vocabulary import (
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    WHISPER_SAMPLE_RATE,
+    AudioEncoding,
+)
 
 _PCM_TYPES = {"audio/l16", "audio/pcm", "audio/x-pcm"}
 # Containers PyAV decodes; an absent or generic type is decoded by sniffing the bytes.
@@ -31,7 +35,8 @@ _MULTIPART_OVERHEAD = 256 * 1024  # boundaries and small fields around the file
 @dataclass(frozen=True)
 class AudioUpload:
     data: bytes
-    audio_format: AudioFormat
+    encoding: AudioEncoding
+    sample_rate: int = WHISPER_SAMPLE_RATE  # of raw PCM; a container says its own
     filename: str | None = None
     # The other multipart fields (model, language, ...), each with all its values.
     fields: dict[str, list[str]] = field(default_factory=dict)
@@ -45,12 +50,14 @@ def media_type(content_type: str) -> str:
     return content_type.split(";")[0].strip().lower()
 
 
-def audio_format_of(content_type: str) -> AudioFormat:
+def audio_format_of(content_type: str) -> tuple[AudioEncoding, int]:
+    """The encoding and sample rate a content type declares; UNSUPPORTED_MEDIA_TYPE if it
+    is not audio this service reads."""
     kind = media_type(content_type)
     if kind in _PCM_TYPES:
-        return "pcm"
+        return "pcm_s16le", _pcm_rate(kind, _type_parameters(content_type))
     if not kind or kind in _CONTAINER_TYPES:
-        return "container"
+        return "container", WHISPER_SAMPLE_RATE
     raise ServiceError(
         ErrorCode.UNSUPPORTED_MEDIA_TYPE,
         f"Content type {kind!r} is not audio this service reads.",
@@ -58,11 +65,40 @@ def audio_format_of(content_type: str) -> AudioFormat:
     )
 
 
+def _type_parameters(content_type: str) -> dict[str, str]:
+    pairs = (part.partition("=") for part in content_type.split(";")[1:])
+    return {key.strip().lower(): value.strip().strip('"') for key, _, value in pairs}
+
+
+def _pcm_rate(kind: str, parameters: dict[str, str]) -> int:
+    channels = parameters.get("channels", "1")
+    if channels != "1":
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Raw PCM must be mono; {kind} says channels={channels}.",
+            {"content_type": kind, "channels": channels, "supported_channels": [1]},
+        )
+    rate = parameters.get("rate", str(WHISPER_SAMPLE_RATE))
+    if not rate.isdigit() or not MIN_SAMPLE_RATE <= int(rate) <= MAX_SAMPLE_RATE:
+        raise ServiceError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Raw PCM at rate={rate} is not supported: the rate must be a whole number of "
+            f"samples per second from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}.",
+            {
+                "content_type": kind,
+                "rate": rate,
+                "min_rate": MIN_SAMPLE_RATE,
+                "max_rate": MAX_SAMPLE_RATE,
+            },
+        )
+    return int(rate)
+
+
 async def read_audio(request: Request, limit_bytes: int) -> AudioUpload:
     content_type = request.headers.get("content-type", "")
     if media_type(content_type) != "multipart/form-data":
-        audio_format = audio_format_of(content_type)  # refuse before reading the body
-        return AudioUpload(await read_body(request, limit_bytes), audio_format)
+        encoding, rate = audio_format_of(content_type)  # refuse before reading the body
+        return AudioUpload(await read_body(request, limit_bytes), encoding, rate)
     body = await read_body(request, limit_bytes + _MULTIPART_OVERHEAD)
     return await _from_multipart(request, body, limit_bytes)
 
@@ -102,5 +138,5 @@ async def _from_multipart(request: Request, body: bytes, limit_bytes: int) -> Au
     for key, value in form.multi_items():
         if isinstance(value, str):
             fields.setdefault(key, []).append(value)
-    audio_format = audio_format_of(upload.content_type or "")
-    return AudioUpload(data, audio_format, upload.filename, fields)
+    encoding, rate = audio_format_of(upload.content_type or "")
+    return AudioUpload(data, encoding, rate, upload.filename, fields)

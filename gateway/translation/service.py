@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gateway.catalog.language_pairs import model_architecture, model_languages
 from gateway.catalog.languages import Language, resolve_language, to_model_code
@@ -23,7 +24,8 @@ from protocol.api.translation import (
     TranslationTimings,
 )
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import TranslateOptions, Translation
+from protocol.options import TranslateOptions
+from protocol.wire.messages import Translation
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,14 @@ class _Done:
     text: str
     cached: bool  # every chunk of it came from the result cache
     score: float | None  # mean log-probability of its chunks, when scores were asked
+
+
+@dataclass(frozen=True)
+class _Worked:
+    """What the worker measured of one request: waiting in its queue, running its batch."""
+
+    queue_ms: float
+    inference_ms: float
 
 
 @dataclass(frozen=True)
@@ -78,19 +88,20 @@ class TranslationService:
             sources = [source] * len(texts)
         else:
             sources = await self._detect(model_id, texts)
-        options = _options(request, session)
+        options = options_for(request, session)
         outputs: list[TranslatedText | None] = [None] * len(texts)
-        inference_ms = 0.0
+        queue_ms = inference_ms = 0.0
         device = ""
         # Texts are translated in groups sharing one source language: one request each.
         for language in {s.language.key: s.language for s in sources}.values():
             indexes = [i for i, s in enumerate(sources) if s.language.key == language.key]
             src = self._model_code(language, model_id, architecture, "source_language")
             group = [texts[i] for i in indexes]
-            results, ms, device = await self._translate_group(
+            results, worked, device = await self._translate_group(
                 model_id, group, src, target_model_code, options, sid
             )
-            inference_ms += ms
+            queue_ms += worked.queue_ms
+            inference_ms += worked.inference_ms
             for i, done in zip(indexes, results, strict=True):
                 outputs[i] = TranslatedText(
                     text=done.text,
@@ -106,7 +117,7 @@ class TranslationService:
             model_id=model_id,
             device=device or (self._models.record(model_id).device or ""),
             timings=TranslationTimings(
-                queue_ms=round(max(total_ms - inference_ms, 0.0), 2),
+                queue_ms=round(queue_ms, 2),
                 inference_ms=round(inference_ms, 2),
                 total_ms=round(total_ms, 2),
             ),
@@ -120,20 +131,21 @@ class TranslationService:
         target: str,
         options: TranslateOptions,
         sid: str | None,
-    ) -> tuple[list[_Done], float, str]:
-        """Each text's translation (long ones in chunks, cached chunks reused)."""
+    ) -> tuple[list[_Done], _Worked, str]:
+        """Each text's translation (long ones in chunks, cached chunks reused), what the
+        worker measured, and the device it ran on."""
         # A character per token is the worst case (CJK, small vocabularies): chunks that
         # fit in tokens both in and out never get truncated.
         chunks = chunk_texts(texts, min(options.max_input_length, options.max_new_tokens))
         keys = [cache_key(model_id, c, (source, target, options)) for c in chunks.texts]
         found = [self._cache.get(k) for k in keys]
         missing = [i for i, hit in enumerate(found) if hit is None]
-        inference_ms, device = 0.0, ""
+        worked, device = _Worked(0.0, 0.0), ""
         if missing:
             result = await self._inference.translate(
                 model_id, [chunks.texts[i] for i in missing], source, target, options, sid
             )
-            inference_ms, device = result.inference_ms, result.device
+            worked, device = _Worked(result.queue_ms, result.inference_ms), result.device
             for i, translation in zip(missing, result.translations, strict=True):
                 found[i] = translation
                 self._cache.put(keys[i], translation)
@@ -147,7 +159,7 @@ class TranslationService:
             scores = [done[i].score for i in mine if done[i].score is not None]
             score = sum(s for s in scores if s is not None) / len(scores) if scores else None
             results.append(_Done(text, all(i not in missing for i in mine), score))
-        return results, inference_ms, device
+        return results, worked, device
 
     async def _detect(self, model_id: str, texts: list[str]) -> list[_Source]:
         entry = self._models.entry(model_id)
@@ -211,17 +223,21 @@ def _resolve(code: str, field: str) -> Language:
         raise
 
 
-def _options(request: TranslateRequest, session: MtConfig | None) -> TranslateOptions:
-    base = session.parameters if session else None
+def options_for(request: TranslateRequest, session: MtConfig | None) -> TranslateOptions:
+    """The request's decoding settings over the session's, over protocol.options' defaults."""
+    base = session.parameters if session else TranslateOptions()
     return TranslateOptions(
-        beam_size=request.beam_size or (base.beam_size if base else 4),
-        length_penalty=request.length_penalty
-        if request.length_penalty is not None
-        else (base.length_penalty if base else 1.0),
-        no_repeat_ngram_size=request.no_repeat_ngram_size
-        if request.no_repeat_ngram_size is not None
-        else (base.no_repeat_ngram_size if base else 0),
-        max_input_length=base.max_input_length if base else 512,
-        max_new_tokens=request.max_new_tokens or (base.max_new_tokens if base else 256),
+        beam_size=_first(request.beam_size, base.beam_size),
+        length_penalty=_first(request.length_penalty, base.length_penalty),
+        no_repeat_ngram_size=_first(request.no_repeat_ngram_size, base.no_repeat_ngram_size),
+        max_input_length=base.max_input_length,
+        max_new_tokens=_first(request.max_new_tokens, base.max_new_tokens),
         return_scores=request.return_confidence,
     )
+
+
+_T = TypeVar("_T")
+
+
+def _first(asked: _T | None, otherwise: _T) -> _T:
+    return otherwise if asked is None else asked

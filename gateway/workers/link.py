@@ -26,7 +26,6 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from gateway.http.errors import as_service_error
 from gateway.workers.exits import failure_for
 from gateway.workers.remote_listener import RemoteListener
 from protocol.errors import ErrorCode, ServiceError
@@ -165,7 +164,7 @@ class WorkerLink:
         finally:
             self._pending.pop(request_id, None)
         if isinstance(reply, ErrorReply):
-            raise as_service_error(reply.code, reply.message, reply.details)
+            raise ServiceError(reply.code, reply.message, reply.details)
         return reply
 
     async def request_until_stalled(

@@ -18,7 +18,13 @@ from typing import Protocol
 from gateway.event_hub import EventHub
 from gateway.workers.exits import EXIT_REASONS, worker_exit
 from protocol.api.events import EventName, WorkerChanged, envelope
-from protocol.api.lifecycle import ExitReason, WorkerExit, WorkerStateName, WorkerSummary
+from protocol.api.lifecycle import (
+    ExitReason,
+    WorkerExit,
+    WorkerMemory,
+    WorkerStateName,
+    WorkerSummary,
+)
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import (
     Goodbye,
@@ -80,8 +86,17 @@ class WorkerState:
             uptime_s=uptime,
             in_flight=in_flight,
             models=sorted(self.models),
-            memory=self.memory,
+            memory=None if self.memory is None else _api_memory(self.memory),
         )
+
+
+def _api_memory(memory: MemoryInfo) -> WorkerMemory:
+    return WorkerMemory(
+        total_mb=memory.total_mb,
+        available_mb=memory.available_mb,
+        process_rss_mb=memory.process_rss_mb,
+        device_used_mb=memory.device_used_mb,
+    )
 
 
 class WorkerPool:

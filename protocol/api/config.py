@@ -5,48 +5,41 @@ mirror them with every field optional; they document the PUT body (deep partial 
 OpenAPI schema. The gateway merges patches itself from raw JSON so that an explicit `null` can
 clear an optional field, then validates the merged result against `ModelConfig`.
 
-Ranges are wide enough for every setting faster-whisper / ctranslate2 accept in practice, and
-narrow enough to refuse values that would only burn CPU or memory (a beam of 500, say).
+The decoding parameters' ranges are `protocol.options`' (the same ones the query strings,
+the OpenAI form and the wire use); their defaults are there too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-Task = Literal["transcribe", "translate"]
-Device = Literal["cpu", "cuda", "auto"]
-ComputeType = Literal["int8", "float16", "float32"]
-ModelKind = Literal["asr", "mt"]
+from protocol.options import (
+    BeamSize,
+    BestOf,
+    CompressionRatio,
+    InitialPrompt,
+    InputTokens,
+    Language,
+    LengthPenalty,
+    LogprobThreshold,
+    NoRepeatNgram,
+    Probability,
+    Temperature,
+    TokenCount,
+)
+from protocol.vocabulary import ComputeType, Device, Task
 
 SESSION_ID_PATTERN = "^sess_[0-9a-f]{16}$"
 
 # Model ids are catalog keys ("openai/whisper-tiny.en"); existence is checked by the catalog.
 ModelId = Annotated[str, Meta(min_length=1, max_length=256)]
-# Language codes vary by model family ("en", "fra_Latn", "zh-CN"); the catalog knows which exist.
-Language = Annotated[str, Meta(min_length=1, max_length=32)]
-# Beam search beyond 20 beams gives no measurable gain and multiplies decode cost.
-BeamSize = Annotated[int, Meta(ge=1, le=20)]
-BestOf = Annotated[int, Meta(ge=1, le=20)]
-# faster-whisper samples at temperatures in [0, 1]; higher is noise.
-Temperature = Annotated[float, Meta(ge=0.0, le=1.0)]
-# gzip ratio of the decoded text; 0 would reject every segment, >10 never rejects anything.
-CompressionRatio = Annotated[float, Meta(gt=0.0, le=10.0)]
-# Average log-probability threshold: always negative, below -10 it never triggers.
-LogprobThreshold = Annotated[float, Meta(ge=-10.0, le=0.0)]
-Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
-# Whisper's prompt window is 224 tokens; 2048 characters comfortably covers that.
-InitialPrompt = Annotated[str, Meta(max_length=2048)]
 CpuThreads = Annotated[int, Meta(ge=1, le=256)]
 # A share of the GPU: 0 would leave nothing to load into.
 GpuMemoryFraction = Annotated[float, Meta(gt=0.0, le=1.0)]
-LengthPenalty = Annotated[float, Meta(ge=0.0, le=5.0)]
-NoRepeatNgram = Annotated[int, Meta(ge=0, le=10)]  # 0 disables the constraint
-# Token counts; NLLB/M2M100 positions stop at 1024, 4096 leaves room for larger models.
-TokenCount = Annotated[int, Meta(ge=1, le=4096)]
 BatchSize = Annotated[int, Meta(ge=1, le=256)]
 RestartTimeMs = Annotated[int, Meta(ge=0)]
 
@@ -88,7 +81,7 @@ class MtParameters(_Config, kw_only=True, frozen=True):
     beam_size: BeamSize
     length_penalty: LengthPenalty
     no_repeat_ngram_size: NoRepeatNgram
-    max_input_length: TokenCount
+    max_input_length: InputTokens
     max_new_tokens: TokenCount
     early_stopping: bool
 
@@ -145,7 +138,7 @@ class MtParametersPatch(_Config, kw_only=True, frozen=True):
     beam_size: BeamSize | UnsetType = UNSET
     length_penalty: LengthPenalty | UnsetType = UNSET
     no_repeat_ngram_size: NoRepeatNgram | UnsetType = UNSET
-    max_input_length: TokenCount | UnsetType = UNSET
+    max_input_length: InputTokens | UnsetType = UNSET
     max_new_tokens: TokenCount | UnsetType = UNSET
     early_stopping: bool | UnsetType = UNSET
 

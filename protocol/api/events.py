@@ -7,7 +7,7 @@ from typing import Any, Literal
 import msgspec
 
 from protocol.api.lifecycle import WorkerExit
-from protocol.wire.messages import ModelKind
+from protocol.vocabulary import ModelKind
 
 ENVELOPE_VERSION = 1
 

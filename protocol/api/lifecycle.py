@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from protocol.wire.messages import MemoryInfo, Segment
+from protocol.vocabulary import ComputeType
 
 ModelState = Literal["not_loaded", "loading", "loaded", "error", "unloading"]
 Health = Literal["healthy", "degraded", "unhealthy"]
@@ -15,7 +15,7 @@ Health = Literal["healthy", "degraded", "unhealthy"]
 class LoadComputeConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # `cuda:N` picks one GPU; `auto` lets the gateway place the model.
     device: Annotated[str, msgspec.Meta(pattern=r"^(cpu|cuda|cuda:\d+|auto)$")] | None = None
-    compute_type: Literal["int8", "float16", "float32"] | None = None
+    compute_type: ComputeType | None = None
     optimization_level: Literal["none", "basic", "aggressive"] | None = None
 
 
@@ -82,13 +82,6 @@ class ModelsStatusResponse(msgspec.Struct, kw_only=True):
     system_resources: SystemResources
 
 
-class TranscriptionTimings(msgspec.Struct, kw_only=True):
-    queue_ms: float
-    inference_ms: float
-    total_ms: float
-    real_time_factor: float
-
-
 WorkerStateName = Literal[
     "starting", "ready", "busy", "draining", "restarting", "hung", "failed", "lost"
 ]
@@ -107,6 +100,15 @@ class WorkerExit(msgspec.Struct, kw_only=True):
     signal: str | None = None
 
 
+class WorkerMemory(msgspec.Struct, kw_only=True):
+    """Memory of the device a worker owns, and of the worker process itself (MiB)."""
+
+    total_mb: float
+    available_mb: float
+    process_rss_mb: float
+    device_used_mb: float = 0.0
+
+
 class WorkerSummary(msgspec.Struct, kw_only=True):
     worker_id: str
     device: str
@@ -121,7 +123,7 @@ class WorkerSummary(msgspec.Struct, kw_only=True):
     uptime_s: float | None = None
     in_flight: int = 0
     models: list[str] = msgspec.field(default_factory=list)
-    memory: MemoryInfo | None = None
+    memory: WorkerMemory | None = None
 
 
 class WorkerListResponse(msgspec.Struct, kw_only=True):
@@ -131,14 +133,3 @@ class WorkerListResponse(msgspec.Struct, kw_only=True):
 class HealthzResponse(msgspec.Struct, kw_only=True):
     status: Literal["ok", "degraded"]
     workers: list[WorkerSummary]
-
-
-class TranscriptionResponse(msgspec.Struct, kw_only=True):
-    text: str
-    language: str
-    language_probability: float
-    duration: float
-    segments: list[Segment]
-    timings: TranscriptionTimings
-    model_id: str
-    device: str

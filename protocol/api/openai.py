@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from protocol.vocabulary import Task
+
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 RESPONSE_FORMATS: tuple[ResponseFormat, ...] = ("json", "text", "srt", "verbose_json", "vtt")
 Granularity = Literal["word", "segment"]
@@ -46,7 +48,7 @@ class VerboseAudioText(msgspec.Struct, kw_only=True, omit_defaults=True):
     """`response_format=verbose_json`. `language` is Whisper's English name ("english");
     `segments` and `words` appear as `timestamp_granularities[]` asks."""
 
-    task: Literal["transcribe", "translate"]
+    task: Task
     language: str
     duration: float
     text: str

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from protocol.options import BeamSize, LengthPenalty, NoRepeatNgram, TokenCount
+
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 
 
@@ -16,10 +18,11 @@ class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     source_language: str | None = None  # detected per text when absent
     model_id: str | None = None
     return_confidence: bool = False
-    beam_size: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
-    length_penalty: Annotated[float, msgspec.Meta(ge=0.0, le=5.0)] | None = None
-    no_repeat_ngram_size: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
-    max_new_tokens: Annotated[int, msgspec.Meta(ge=1, le=4096)] | None = None
+    # Decoding over the session's (or the defaults); ranges as protocol.options says.
+    beam_size: BeamSize | None = None
+    length_penalty: LengthPenalty | None = None
+    no_repeat_ngram_size: NoRepeatNgram | None = None
+    max_new_tokens: TokenCount | None = None
 
 
 class DetectedSource(msgspec.Struct, kw_only=True):

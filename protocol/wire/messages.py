@@ -3,7 +3,8 @@
 Every message is a tagged Struct; each direction has one union, so one decode both
 validates and dispatches. Requests carry `request_id`; replies and events echo it.
 Audio travels as its own ZeroMQ frame after the message, never inside msgpack.
-New fields are appended with defaults so older peers still decode.
+New fields are appended with defaults so older peers still decode. Decoding checks every
+range (the decoding options are `protocol.options`'), so a worker refuses what is out of range.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from typing import Any, Literal
 
 import msgspec
 
+from protocol.errors import ErrorCode
+from protocol.options import TranscribeOptions, TranslateOptions
+from protocol.vocabulary import (
+    WHISPER_SAMPLE_RATE,
+    AudioEncoding,
+    ComputeType,
+    ModelKind,
+    SampleRate,
+)
+
 PROTOCOL_VERSION = 1
 
-ModelKind = Literal["asr", "mt"]
 LoadStage = Literal["resolving", "downloading", "loading_weights", "warming_up"]
 
 
@@ -77,33 +87,6 @@ class Word(msgspec.Struct, kw_only=True):
     probability: float
 
 
-class TranscribeOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
-    language: str | None = None
-    task: Literal["transcribe", "translate"] = "transcribe"
-    beam_size: int = 5
-    best_of: int = 5
-    temperature: float = 0.0
-    compression_ratio_threshold: float = 2.4
-    logprob_threshold: float = -1.0
-    no_speech_threshold: float = 0.6
-    condition_on_previous_text: bool = True
-    initial_prompt: str | None = None
-    word_timestamps: bool = False
-    vad_filter: bool = False
-
-
-class TranslateOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Decoding settings of one translation batch (the worker refuses values out of range)."""
-
-    beam_size: int = 4
-    length_penalty: float = 1.0
-    no_repeat_ngram_size: int = 0
-    # In model tokens, counting the language token and </s>; longer texts are refused.
-    max_input_length: int = 512
-    max_new_tokens: int = 256
-    return_scores: bool = False
-
-
 class Translation(msgspec.Struct, kw_only=True, omit_defaults=True):
     text: str
     # The model's log-probability score (length-normalised as length_penalty says), if asked.
@@ -119,7 +102,9 @@ class LoadModel(_Message):
     model_id: str
     kind: ModelKind
     source: ModelSource
-    compute_type: str = "default"
+    # Always a concrete type: the gateway resolves what a client left open before it
+    # admits the load (the memory estimate depends on it), so the worker never guesses.
+    compute_type: ComputeType
     cpu_threads: int = 0
     warmup: bool = True
     # The worker gives up (and keeps nothing) once a load runs longer; 0: no limit.
@@ -136,12 +121,14 @@ class StatusRequest(_Message):
 
 
 class Transcribe(_Message):
-    """Audio follows as the next frame: any container PyAV reads, or raw PCM."""
+    """Audio follows as the next frame: any container PyAV reads, or raw mono samples
+    (`sample_rate` says at what rate; the worker resamples them to 16 kHz)."""
 
     request_id: str
     model_id: str
-    audio_format: Literal["container", "pcm_s16le_16k"] = "container"
+    audio_format: AudioEncoding = "container"
     options: TranscribeOptions = msgspec.field(default_factory=TranscribeOptions)
+    sample_rate: SampleRate = WHISPER_SAMPLE_RATE  # of raw samples; a container says its own
 
 
 class Translate(_Message):
@@ -272,7 +259,7 @@ class Goodbye(_Message):
 
 class ErrorReply(_Message):
     request_id: str
-    code: str
+    code: ErrorCode
     message: str
     details: dict[str, Any] = msgspec.field(default_factory=dict)
 
@@ -327,5 +314,30 @@ def decode_from_gateway(frame: bytes) -> GatewayMessage:
 
 
 def decode_from_worker(frame: bytes) -> WorkerMessage:
-    """Decode what the gateway receives; raises msgspec.DecodeError/ValidationError if malformed."""
-    return _worker_decoder.decode(frame)
+    """Decode what the gateway receives; raises msgspec.DecodeError/ValidationError if malformed.
+
+    An ErrorReply with a code this side does not know (a newer worker's) still fails its
+    request, as INTERNAL_ERROR, instead of leaving it unanswered."""
+    try:
+        return _worker_decoder.decode(frame)
+    except msgspec.ValidationError:
+        reply = _with_unknown_code(frame)
+        if reply is None:
+            raise
+        return reply
+
+
+def _with_unknown_code(frame: bytes) -> ErrorReply | None:
+    raw = msgspec.msgpack.decode(frame)
+    if not isinstance(raw, dict) or raw.get("type") != "ErrorReply":
+        return None
+    code = raw.get("code")
+    if not isinstance(code, str) or code in ErrorCode.__members__:
+        return None  # malformed in some other way
+    details = raw.get("details")
+    raw["details"] = {**(details if isinstance(details, dict) else {}), "worker_code": code}
+    raw["code"] = ErrorCode.INTERNAL_ERROR.value
+    try:
+        return msgspec.convert(raw, ErrorReply)
+    except msgspec.ValidationError:
+        return None

@@ -13,8 +13,10 @@ import pytest
 from gateway.catalog import load_catalog
 from gateway.catalog.ct2_files import read_model_bin_header
 from gateway.catalog.discovery import ModelDiscovery, bundled_model_dir, load_source
+from gateway.catalog.known_models import KnownModels
 from gateway.catalog.local_models import inspect_model_dir, to_asr_info, to_model_info, to_mt_info
 from protocol.api.catalog import ASRModelInfo, MTModelInfo
+from protocol.errors import ErrorCode, ServiceError
 from tests.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
 from tests.discovery.clock import FakeClock
 
@@ -156,3 +158,19 @@ def test_discovery_never_imports_inference_libraries(models: Path, tmp_path: Pat
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_known_models_answer_for_the_catalog_and_the_local_folders(found: ModelDiscovery) -> None:
+    known = KnownModels(load_catalog(), found)
+    assert known.entry("openai/whisper-tiny.en").kind == "asr"
+    local = known.entry("local/my-nllb")
+    assert (local.kind, local.info.model_id) == ("mt", "local/my-nllb")
+    assert known.is_known("local/my-nllb", "mt") and not known.is_known("local/my-nllb", "asr")
+    assert known.is_known("facebook/m2m100_418M", "mt")
+    assert not known.is_known("openai/whisper-tiny.en", "mt")
+    with pytest.raises(ServiceError) as caught:
+        known.entry("openai/whisper-tiny.enn")
+    assert caught.value.code == ErrorCode.MODEL_NOT_FOUND
+    assert "openai/whisper-tiny.en" in caught.value.details["suggested_alternatives"]
+    # Without discovery (start-up, before the first scan), only the catalog is known.
+    assert not KnownModels(load_catalog()).is_known("local/my-nllb", "mt")

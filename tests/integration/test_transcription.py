@@ -7,6 +7,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from tests.integration.gateway_process import GatewayProcess
@@ -139,3 +140,45 @@ def test_the_same_audio_twice_is_a_cache_hit(gateway: GatewayProcess) -> None:
         status = client.get("/api/models/status").json()
     (tiny,) = [m for m in status["asr_models"] if m["model_id"] == TINY]
     assert 0 < tiny["performance_metrics"]["cache_hit_rate"] < 1
+
+
+def _pcm_at(wav: Path, rate: int) -> bytes:
+    """The clip as raw 16-bit mono PCM at `rate`, resampled by libswresample (PyAV), not by
+    the service's own resampler."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+    chunks: list[bytes] = []
+    with av.open(str(wav)) as source:
+        for frame in source.decode(audio=0):
+            chunks += [bytes(out.planes[0])[: out.samples * 2] for out in resampler.resample(frame)]
+    chunks += [bytes(out.planes[0])[: out.samples * 2] for out in resampler.resample(None)]
+    return b"".join(chunks)
+
+
+def test_raw_pcm_at_8khz_is_resampled_and_transcribed(gateway: GatewayProcess) -> None:
+    pcm = _pcm_at(KITCHEN, 8_000)
+    with wave.open(str(KITCHEN)) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert len(pcm) / 2 / 8_000 == pytest.approx(seconds, abs=0.05)
+    answer = _post(
+        gateway,
+        "/api/asr/transcribe",
+        content=pcm,
+        headers={"content-type": "audio/L16;rate=8000"},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert word_error_rate(REFERENCES["kitchen_lights.wav"], body["text"]) <= 0.15
+    assert body["duration"] == pytest.approx(seconds, abs=0.05)
+
+
+def test_raw_pcm_at_a_rate_out_of_range_is_unsupported(gateway: GatewayProcess) -> None:
+    answer = _post(
+        gateway,
+        "/api/asr/transcribe",
+        content=b"\x00\x00" * 96_000,
+        headers={"content-type": "audio/L16;rate=96000"},
+    )
+    assert answer.status_code == 415, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert (error["details"]["rate"], error["details"]["max_rate"]) == ("96000", 48_000)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from protocol.errors import ErrorCode
+from protocol.options import TranscribeOptions, TranslateOptions
 from protocol.wire import messages as ipc
 
 MEMORY = ipc.MemoryInfo(total_mb=1024.0, available_mb=512.0, process_rss_mb=64.5)
@@ -43,14 +45,16 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         model_id="openai/whisper-base",
         kind="asr",
         source=ipc.ModelSource(repo_id="Systran/faster-whisper-base", revision="main"),
+        compute_type="float16",
     ),
     ipc.UnloadModel(request_id="r2", model_id="m"),
     ipc.StatusRequest(request_id="r3"),
     ipc.Transcribe(
         request_id="r4",
         model_id="m",
-        audio_format="pcm_s16le_16k",
-        options=ipc.TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
+        audio_format="pcm_s16le",
+        sample_rate=8000,
+        options=TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
     ),
     ipc.Shutdown(reason="test"),
     ipc.DetectLanguage(request_id="d1", texts=["bonjour"], candidates=["fr", "en"]),
@@ -61,7 +65,7 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         texts=["Hello.", ""],
         source_language="eng_Latn",
         target_language="fra_Latn",
-        options=ipc.TranslateOptions(beam_size=1, no_repeat_ngram_size=3, return_scores=True),
+        options=TranslateOptions(beam_size=1, no_repeat_ngram_size=3, return_scores=True),
     ),
     ipc.Translate(
         request_id="r7", model_id="m", texts=[], source_language="en", target_language="fr"
@@ -103,7 +107,9 @@ FROM_WORKER: list[ipc.WorkerMessage] = [
         segments=[SEGMENT],
         inference_ms=123.0,
     ),
-    ipc.ErrorReply(request_id="r5", code="INVALID_AUDIO", message="bad", details={"bytes": 3}),
+    ipc.ErrorReply(
+        request_id="r5", code=ErrorCode.INVALID_AUDIO, message="bad", details={"bytes": 3}
+    ),
     ipc.LanguagesDetected(
         request_id="d1", languages=[ipc.DetectedLanguage(code="fr", probability=0.99)]
     ),
@@ -173,7 +179,7 @@ def test_translate_defaults_fill_in_when_options_are_omitted() -> None:
     )
     message = ipc.decode_from_gateway(frame)
     assert isinstance(message, ipc.Translate)
-    assert message.options == ipc.TranslateOptions(
+    assert message.options == TranslateOptions(
         beam_size=4, length_penalty=1.0, max_input_length=512, max_new_tokens=256
     )
     assert message.options.return_scores is False
@@ -182,3 +188,54 @@ def test_translate_defaults_fill_in_when_options_are_omitted() -> None:
 def test_bytes_that_are_not_msgpack_are_rejected() -> None:
     with pytest.raises(msgspec.DecodeError):
         ipc.decode_from_worker(b"\xc1garbage")
+
+
+def test_an_error_code_this_side_does_not_know_still_ends_its_request() -> None:
+    frame = msgspec.msgpack.encode(
+        {
+            "type": "ErrorReply",
+            "request_id": "r",
+            "code": "NEW_CODE",
+            "message": "m",
+            "details": {"a": 1},
+        }
+    )
+    reply = ipc.decode_from_worker(frame)
+    assert reply == ipc.ErrorReply(
+        request_id="r",
+        code=ErrorCode.INTERNAL_ERROR,
+        message="m",
+        details={"a": 1, "worker_code": "NEW_CODE"},
+    )
+    broken = msgspec.msgpack.encode({"type": "ErrorReply", "code": "NEW_CODE", "message": "m"})
+    with pytest.raises(msgspec.ValidationError):  # no request to end: malformed
+        ipc.decode_from_worker(broken)
+
+
+@pytest.mark.parametrize("compute_type", [None, "default", "int4"])
+def test_a_load_names_a_concrete_compute_type(compute_type: str | None) -> None:
+    fields: dict[str, object] = {"type": "LoadModel", "request_id": "r", "model_id": "m"}
+    fields |= {"kind": "asr", "source": {"bundled": True}}
+    if compute_type is not None:
+        fields["compute_type"] = compute_type
+    with pytest.raises(msgspec.ValidationError, match="compute_type"):
+        ipc.decode_from_gateway(msgspec.msgpack.encode(fields))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "rate"), [("pcm_s16le_16k", 16_000), ("f32le", 7_999), ("pcm_s16le", 48_001)]
+)
+def test_audio_encoding_and_rate_come_from_the_vocabulary(encoding: str, rate: int) -> None:
+    frame = msgspec.msgpack.encode(
+        {
+            "type": "Transcribe",
+            "request_id": "r",
+            "model_id": "m",
+            "audio_format": encoding,
+            "sample_rate": rate,
+        }
+    )
+    with pytest.raises(msgspec.ValidationError):
+        ipc.decode_from_gateway(frame)
+    taken = ipc.Transcribe(request_id="r", model_id="m", audio_format="f32le", sample_rate=44_100)
+    assert ipc.decode_from_gateway(ipc.encode(taken)) == taken

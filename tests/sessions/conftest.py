@@ -6,7 +6,8 @@ import pytest
 
 from gateway.sessions.config_update import ConfigChecks
 from gateway.sessions.defaults import ConfigDefaults, default_model_config
-from protocol.api.config import ModelConfig, ModelKind
+from protocol.api.config import ModelConfig
+from protocol.vocabulary import ModelKind
 
 CPU_TYPES = frozenset({"int8", "int8_float32", "int16", "float32"})
 CUDA_TYPES = frozenset({"int8", "int8_float16", "float16", "float32"})

@@ -30,7 +30,8 @@ def test_garbage_from_a_raw_dealer_is_dropped_and_the_gateway_keeps_serving(
             dealer.send(b"")
             dealer.send(b"\x81\xa4type\xa5Hello")  # msgpack, but not a valid Hello
             dealer.send_multipart(
-                [ipc.encode(ipc.ErrorReply(request_id="x-1", code="X", message="?"))]
+                # A code this gateway does not know, for a request it never sent.
+                [ipc.encode(ipc.ErrorReply(request_id="x-1", code="X", message="?"))]  # type: ignore[arg-type]
             )
             # Claims to be the real worker: its hello names another id than its identity.
             dealer.send(

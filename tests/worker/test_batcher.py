@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import Translate, TranslateOptions
+from protocol.options import TranslateOptions
+from protocol.wire.messages import Translate
 from worker.engines.mt_batch import batch_key, translate_together
 from worker.engines.translation import TranslationOutput
 from worker.scheduling.batcher import Pending, due_in, plan_batch, take_batch

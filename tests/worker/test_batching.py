@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.options import TranslateOptions
 from protocol.wire import messages as ipc
 from tests.worker.worker_peer import Peer, running_worker
 
@@ -31,6 +32,7 @@ def peer(tmp_path: Path, worker_args: list[str], nllb_copy_model: Path) -> Itera
                 model_id="copy",
                 kind="mt",
                 source=ipc.ModelSource(local_path=str(nllb_copy_model)),
+                compute_type="int8",
             )
         )
         assert isinstance(loaded, ipc.LoadResult), loaded
@@ -46,7 +48,7 @@ def translate(
         texts=texts,
         source_language="eng_Latn",
         target_language=target,
-        options=ipc.TranslateOptions(beam_size=beam_size),
+        options=TranslateOptions(beam_size=beam_size),
     )
 
 
@@ -153,6 +155,7 @@ def test_transcriptions_queue_one_model_at_a_time_and_overflow_is_refused(peer: 
             model_id="openai/whisper-tiny.en",
             kind="asr",
             source=ipc.ModelSource(bundled=True),
+            compute_type="int8",
         )
     )
     assert isinstance(loaded, ipc.LoadResult), loaded

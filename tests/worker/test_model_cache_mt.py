@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import LoadModel, LoadStage, ModelKind, ModelSource, TranslateOptions
+from protocol.options import TranslateOptions
+from protocol.vocabulary import ComputeType, ModelKind
+from protocol.wire.messages import LoadModel, LoadStage, ModelSource
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
 from worker.models.cache import ModelCache
@@ -20,7 +22,7 @@ def load(
     model_dir: Path,
     *,
     kind: ModelKind = "mt",
-    compute_type: str = "default",
+    compute_type: ComputeType = "int8",
     model_id: str = "copy",
 ) -> Stages:
     stages: Stages = []
@@ -35,7 +37,7 @@ def load(
     return stages
 
 
-def test_mt_load_reports_stages_and_defaults_to_int8(nllb_copy_model: Path) -> None:
+def test_mt_load_reports_stages_and_runs_at_the_type_sent(nllb_copy_model: Path) -> None:
     cache = ModelCache("cpu", 2)
     stages = load(cache, nllb_copy_model)
     assert [s[0] for s in stages] == ["resolving", "loading_weights", "warming_up"]

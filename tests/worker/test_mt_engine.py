@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import TranslateOptions
+from protocol.options import TranslateOptions
 from worker.engines.translation import TranslationEngine, language_tokens
 
 TEXTS = [

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from protocol.options import TranslateOptions
+from protocol.vocabulary import ComputeType
 from protocol.wire import messages as ipc
 from tests.builders.nllb_copy import build_nllb_copy_model
 from tests.worker.worker_peer import Peer, running_worker
@@ -28,7 +30,7 @@ def weighty_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_nllb_copy_model(out_dir, d_model=256, layers=4, heads=4)
 
 
-def load_mt(model_id: str, model_dir: Path, compute_type: str = "default") -> ipc.LoadModel:
+def load_mt(model_id: str, model_dir: Path, compute_type: ComputeType = "int8") -> ipc.LoadModel:
     return ipc.LoadModel(
         request_id=f"load-{model_id}",
         model_id=model_id,
@@ -48,7 +50,7 @@ def test_load_translate_unload(peer: Peer, weighty_model: Path) -> None:
     assert (reply.model.kind, reply.model.compute_type) == ("mt", "float32")
     assert reply.model.memory_usage_mb > 16  # half the weights at least, measured in RSS
 
-    options = ipc.TranslateOptions(return_scores=True)
+    options = TranslateOptions(return_scores=True)
     translate = ipc.Translate(
         request_id="t",
         model_id="nllb",

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from protocol.wire import messages as ipc
@@ -38,7 +39,11 @@ def test_hello_then_heartbeats(peer: Peer) -> None:
 def test_io_thread_answers_status_while_a_model_loads(peer: Peer) -> None:
     peer.send(
         ipc.LoadModel(
-            request_id="load", model_id=MODEL, kind="asr", source=ipc.ModelSource(bundled=True)
+            request_id="load",
+            model_id=MODEL,
+            kind="asr",
+            source=ipc.ModelSource(bundled=True),
+            compute_type="int8",
         )
     )
     peer.send(ipc.StatusRequest(request_id="status"))
@@ -96,7 +101,14 @@ def test_worker_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
 def test_a_load_past_its_timeout_is_discarded(peer: Peer) -> None:
     source = ipc.ModelSource(bundled=True)
     peer.send(
-        ipc.LoadModel(request_id="l", model_id=MODEL, kind="asr", source=source, timeout_ms=1)
+        ipc.LoadModel(
+            request_id="l",
+            model_id=MODEL,
+            kind="asr",
+            source=source,
+            compute_type="int8",
+            timeout_ms=1,
+        )
     )
     reply = peer.recv()
     while isinstance(reply, ipc.LoadProgress):
@@ -107,3 +119,18 @@ def test_a_load_past_its_timeout_is_discarded(peer: Peer) -> None:
     status = peer.recv()
     assert isinstance(status, ipc.StatusReply)
     assert status.models == []
+
+
+def test_a_request_out_of_range_is_refused_with_a_reply(peer: Peer) -> None:
+    # The gateway never sends this; a foreign or older peer might. Its caller must not wait.
+    frame = msgspec.msgpack.encode(
+        {"type": "Transcribe", "request_id": "t", "model_id": MODEL, "options": {"beam_size": 0}}
+    )
+    peer.socket.send_multipart([peer.identity, frame, b"\x00\x00"])
+    reply = peer.recv()
+    assert isinstance(reply, ipc.ErrorReply), reply
+    assert (reply.request_id, reply.code) == ("t", "INVALID_REQUEST")
+    assert reply.details == {"field": "options.beam_size"}
+    peer.send(ipc.StatusRequest(request_id="after"))
+    status = peer.recv()
+    assert isinstance(status, ipc.StatusReply) and status.request_id == "after"

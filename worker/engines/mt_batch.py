@@ -16,7 +16,8 @@ from typing import Protocol
 import msgspec
 
 from protocol.errors import ServiceError
-from protocol.wire.messages import Translate, TranslateOptions
+from protocol.options import TranslateOptions
+from protocol.wire.messages import Translate
 from worker.engines.translation import TranslationOutput
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import TranslateOptions
+from protocol.options import TranslateOptions, check_options
 
 Flavour = Literal["nllb", "m2m"]
 
@@ -136,7 +136,7 @@ class TranslationEngine:
     def translate_batch(
         self, texts: list[str], source_lang: str, target_lang: str, options: TranslateOptions
     ) -> list[TranslationOutput]:
-        _check_options(options)
+        check_options(options)  # the wire checked them too; a caller in code may not have
         if not texts:
             return []
         source_token = self._token(source_lang)
@@ -194,19 +194,3 @@ class TranslationEngine:
             f"Language {code!r} is not one this model knows.",
             {"language": code, "supported": self.languages},
         )
-
-
-def _check_options(options: TranslateOptions) -> None:
-    limits = {
-        "beam_size": (options.beam_size, 1),
-        "max_new_tokens": (options.max_new_tokens, 1),
-        "max_input_length": (options.max_input_length, 2),  # language token and </s>
-        "no_repeat_ngram_size": (options.no_repeat_ngram_size, 0),
-    }
-    for name, (value, minimum) in limits.items():
-        if value < minimum:
-            raise ServiceError(
-                ErrorCode.CONFIGURATION_ERROR,
-                f"{name} must be at least {minimum}, not {value}.",
-                {"parameter": name, "value": value, "minimum": minimum},
-            )

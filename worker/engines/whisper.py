@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from protocol.wire.messages import Segment, TranscribeOptions, Word
+from protocol.options import TranscribeOptions, check_options
+from protocol.vocabulary import WHISPER_SAMPLE_RATE
+from protocol.wire.messages import Segment, Transcribe, TranscribeResult, Word
 
 # A temperature of 0 means "greedy, with faster-whisper's fallback ladder when decoding fails".
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
-@dataclass(frozen=True)
-class Transcription:
-    text: str
-    language: str
-    language_probability: float
-    duration: float
-    segments: list[Segment]
-    inference_ms: float
-
-
 def transcribe_kwargs(options: TranscribeOptions, multilingual: bool) -> dict[str, Any]:
-    """faster-whisper's `transcribe` arguments for our options (benchmarks use the same)."""
+    """faster-whisper's `transcribe` arguments for our options, in its own names (the one
+    place that maps them; benchmarks use it too)."""
     temperature: tuple[float, ...] = (
         _FALLBACK_TEMPERATURES if options.temperature == 0.0 else (options.temperature,)
     )
@@ -51,6 +43,7 @@ class WhisperEngine:
     def __init__(self, model_dir: str, device: str, compute_type: str, cpu_threads: int) -> None:
         from faster_whisper import WhisperModel
 
+        self.device = device
         kind, _, index = device.partition(":")
         self._model: Any = WhisperModel(
             model_dir,
@@ -64,24 +57,31 @@ class WhisperEngine:
 
     def warm_up(self) -> None:
         """One short decode so the first real request does not pay for lazy initialisation."""
-        silence = np.zeros(16_000, dtype=np.float32)
-        self.transcribe(silence, TranscribeOptions(beam_size=1, best_of=1, language="en"))
+        silence = np.zeros(WHISPER_SAMPLE_RATE, dtype=np.float32)  # one second
+        options = TranscribeOptions(beam_size=1, best_of=1, language="en")
+        self.transcribe(silence, Transcribe(request_id="warm-up", model_id="", options=options))
 
-    def transcribe(
-        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
-    ) -> Transcription:
+    def transcribe(self, audio: npt.NDArray[np.float32], request: Transcribe) -> TranscribeResult:
+        """The reply to `request`, for its audio as 16 kHz samples (the caller adds how long
+        the request queued)."""
+        options = request.options
+        check_options(options)
         started = time.perf_counter()
         segments_iter, info = self._model.transcribe(
             audio, **transcribe_kwargs(options, self.multilingual)
         )
         segments = [_segment(s, options.word_timestamps) for s in segments_iter]
-        return Transcription(
+        return TranscribeResult(
+            request_id=request.request_id,
+            model_id=request.model_id,
+            device=self.device,
             text="".join(s.text for s in segments).strip(),
             language=str(info.language),
             language_probability=float(info.language_probability),
             duration=float(info.duration),
             segments=segments,
-            inference_ms=(time.perf_counter() - started) * 1000,
+            inference_ms=round((time.perf_counter() - started) * 1000, 2),
+            batch_size=1,
         )
 
 

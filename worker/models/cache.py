@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import LoadedModel, LoadModel, LoadStage, ModelKind
+from protocol.vocabulary import ModelKind
+from protocol.wire.messages import LoadedModel, LoadModel, LoadStage
 from worker import memory
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
@@ -109,7 +110,7 @@ class ModelCache:
         # failures, and may rightly take longer than loading weights ever should.
         weights_started = time.perf_counter()
         progress("loading_weights", 20.0, 0.0)
-        compute_type = "int8" if request.compute_type == "default" else request.compute_type
+        compute_type = request.compute_type  # the gateway resolved it: never "default"
         threads = request.cpu_threads or self._cpu_threads
         try:
             engine = open_engine(request.kind, model_dir, self.device, compute_type, threads)

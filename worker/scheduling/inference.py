@@ -12,12 +12,13 @@ import logging
 import time
 from dataclasses import dataclass
 
+import msgspec
+
 from protocol.errors import ErrorCode, ServiceError
+from protocol.vocabulary import ModelKind
 from protocol.wire.messages import (
     ErrorReply,
-    ModelKind,
     Transcribe,
-    TranscribeResult,
     Translate,
     TranslateResult,
     Translation,
@@ -157,25 +158,13 @@ class InferenceQueues:
     def _transcribe(self, audio: _Audio, queue_ms: float) -> WorkerMessage:
         request = audio.request
         try:
-            samples = decode_audio(audio.data, request.audio_format)
+            samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
             with self._cache.use(request.model_id, WhisperEngine) as engine:
-                result = engine.transcribe(samples, request.options)
+                result = engine.transcribe(samples, request)
         except Exception as exc:
             _log_unexpected(exc)
             return error_reply(request.request_id, exc)
-        return TranscribeResult(
-            request_id=request.request_id,
-            model_id=request.model_id,
-            device=self._cache.device,
-            text=result.text,
-            language=result.language,
-            language_probability=result.language_probability,
-            duration=result.duration,
-            segments=result.segments,
-            inference_ms=round(result.inference_ms, 2),
-            queue_ms=queue_ms,
-            batch_size=1,
-        )
+        return msgspec.structs.replace(result, queue_ms=queue_ms)
 
 
 def _translate_reply(
@@ -203,11 +192,11 @@ def error_reply(request_id: str, exc: Exception) -> ErrorReply:
     """The reply for a failed request: its own code, or INFERENCE_ERROR for anything else."""
     if isinstance(exc, ServiceError):
         return ErrorReply(
-            request_id=request_id, code=exc.code.value, message=exc.message, details=exc.details
+            request_id=request_id, code=exc.code, message=exc.message, details=exc.details
         )
     return ErrorReply(
         request_id=request_id,
-        code=ErrorCode.INFERENCE_ERROR.value,
+        code=ErrorCode.INFERENCE_ERROR,
         message=f"{type(exc).__name__}: {exc}",
     )
 

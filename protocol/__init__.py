@@ -3,5 +3,8 @@ of `gateway` or `worker`.
 
 - `protocol.api`: what clients see (HTTP bodies, WebSocket events, OpenAI shapes).
 - `protocol.wire`: what the gateway and its workers say to each other.
-- `protocol.errors`: the error codes and the error body, shared by both halves.
+- Shared by both halves, which never import each other: `protocol.errors` (the error codes
+  and the error body), `protocol.vocabulary` (model kinds, tasks, compute types, devices,
+  audio encodings and sample rates) and `protocol.options` (each decoding option's range
+  and default).
 """

@@ -14,10 +14,6 @@ class ServiceRate:
         self._smoothing = smoothing
         self._seconds_per_request: float | None = None
 
-    @property
-    def seconds_per_request(self) -> float | None:
-        return self._seconds_per_request
-
     def record(self, requests: int, elapsed_s: float) -> None:
         """One batch of `requests` took `elapsed_s` to run."""
         if requests <= 0:

@@ -53,7 +53,7 @@ from protocol.wire.messages import (
     StatusRequest,
     WorkerMessage,
 )
-from tests.integration.gateway_process import free_port
+from tests.support.gateway_process import free_port
 
 _WORKER_ID = "bench-cpu"
 _TRIVIAL_BODY = b'{"status":"ok"}'

@@ -10,7 +10,7 @@ ctranslate2 Translator, on the same machine in the same run.
 (c) with --gateway, also as concurrent `POST /api/mt/translate` requests to a real gateway
     (`python -m gateway`, the model found through LX_MODEL_DIRS, result cache off).
 
-The model is the big copy model of tests/builders (d_model 1024, 12 + 12 layers, int8): large
+The model is the big copy model of tests/support/builders (d_model 1024, 12 + 12 layers, int8): large
 enough that compute dominates, and its output equals its input, so both paths are checked.
 It is built once (about 7 s) into the cache folder and reused.
 """
@@ -77,7 +77,7 @@ def big_copy_model(cache_dir: Path) -> Path:
     model_dir = cache_dir / "nllb-copy-big"
     if (model_dir / _BUILT_STAMP).is_file():
         return model_dir
-    from tests.builders.nllb_copy import build_big_nllb_copy_model
+    from tests.support.builders.nllb_copy import build_big_nllb_copy_model
 
     print(f"building the big copy model into {model_dir} (once) ...", flush=True)
     build_big_nllb_copy_model(model_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import fixtures as built
+from tests.support.builders import fixtures as built
 
 
 @pytest.fixture(scope="session")

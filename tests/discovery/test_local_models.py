@@ -15,8 +15,8 @@ from gateway.catalog.ct2_files import read_model_bin_header
 from gateway.catalog.discovery import ModelDiscovery, bundled_model_dir, load_source
 from gateway.catalog.local_models import inspect_model_dir, to_asr_info, to_model_info, to_mt_info
 from protocol.api.catalog import ASRModelInfo, MTModelInfo
-from tests.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
 from tests.discovery.clock import FakeClock
+from tests.support.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
 
 MB = 1024 * 1024
 

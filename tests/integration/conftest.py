@@ -4,10 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.builders.fixtures import TINY_WHISPER_LANGUAGE, tiny_whisper_multilingual_model
-from tests.builders.nllb_copy import build_nllb_copy_model
-from tests.integration.gateway_process import GatewayProcess, running_gateway
-from tests.integration.hub_cache import place_in_hub_cache
+from tests.support.builders.fixtures import TINY_WHISPER_LANGUAGE, tiny_whisper_multilingual_model
+from tests.support.builders.nllb_copy import build_nllb_copy_model
+from tests.support.gateway_process import GatewayProcess, running_gateway
+from tests.support.hub_cache import place_in_hub_cache
 
 # A multilingual Whisper the suite builds, cached where `openai/whisper-tiny` is looked for.
 CACHED_MODEL = "openai/whisper-tiny"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess, next_event
+from tests.support.gateway_process import GatewayProcess, next_event
 from tests.support.wer import word_error_rate
 
 MODEL = "openai/whisper-tiny.en"

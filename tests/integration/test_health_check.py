@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.conftest import LOCAL_MT_MODEL
-from tests.integration.gateway_process import GatewayProcess, next_event
+from tests.support.gateway_process import GatewayProcess, next_event
 
 TINY = "openai/whisper-tiny.en"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.integration.conftest import CACHED_MODEL
-from tests.integration.gateway_process import GatewayProcess, next_event
+from tests.support.gateway_process import GatewayProcess, next_event
 
 
 def test_apply_immediately_loads_the_new_model_with_session_events(

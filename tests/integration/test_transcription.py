@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess
 from tests.support.audio_formats import FORMATS, encode
+from tests.support.gateway_process import GatewayProcess
 from tests.support.wer import word_error_rate
 
 TINY = "openai/whisper-tiny.en"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.conftest import LOCAL_MT_MODEL
-from tests.integration.gateway_process import GatewayProcess
+from tests.support.gateway_process import GatewayProcess
 
 
 def _translate(

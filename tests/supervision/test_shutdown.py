@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psutil
 
-from tests.integration.gateway_process import next_event
 from tests.supervision.harness import Gateway, gateway_running, is_gone
+from tests.support.gateway_process import next_event
 
 
 def _ipc_dir(gateway: Gateway) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from protocol.wire import messages as ipc
-from tests.worker.worker_peer import Peer, running_worker
+from tests.support.worker_peer import Peer, running_worker
 
 SPEECH = Path(__file__).parent.parent / "fixtures" / "audio" / "kitchen_lights.wav"
 

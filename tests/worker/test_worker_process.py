@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from protocol.wire import messages as ipc
-from tests.worker.worker_peer import Peer, running_worker
+from tests.support.worker_peer import Peer, running_worker
 
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"

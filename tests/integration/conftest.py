@@ -27,9 +27,3 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
     env = {"HF_HUB_CACHE": str(hub_cache), "LX_MODEL_DIRS": str(model_dirs)}
     with running_gateway(state, **env) as process:
         yield process
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration/" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)

@@ -14,6 +14,8 @@ import pytest
 from tests.support.gateway_process import GatewayProcess, next_event
 from tests.support.wer import word_error_rate
 
+pytestmark = pytest.mark.integration
+
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 REFERENCES: dict[str, str] = json.loads((AUDIO / "references.json").read_text())

@@ -14,6 +14,8 @@ from tests.support.builders.fixtures import tiny_whisper_multilingual_model
 from tests.support.gateway_process import GatewayProcess, next_event, running_gateway
 from tests.support.hub_cache import place_in_hub_cache
 
+pytestmark = pytest.mark.integration
+
 TINY = "openai/whisper-tiny.en"
 LIMIT_MB = 400  # room for one tiny Whisper on top of the worker itself, not for two
 

@@ -8,6 +8,8 @@ import pytest
 
 from tests.support.gateway_process import GatewayProcess, next_event, running_gateway
 
+pytestmark = pytest.mark.integration
+
 TINY = "openai/whisper-tiny.en"
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.gateway_process import GatewayProcess, running_gateway
 
+pytestmark = pytest.mark.integration
+
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 
 

@@ -13,6 +13,8 @@ from tests.support.audio_formats import FORMATS, encode
 from tests.support.gateway_process import GatewayProcess
 from tests.support.wer import word_error_rate
 
+pytestmark = pytest.mark.integration
+
 TINY = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 REFERENCES: dict[str, str] = json.loads((AUDIO / "references.json").read_text())

@@ -14,6 +14,8 @@ import pytest
 from tests.supervision.harness import MODEL, Gateway, collect, gateway_running
 from tests.support.gateway_process import next_event
 
+pytestmark = pytest.mark.integration
+
 IN_FLIGHT = 3
 
 

@@ -12,6 +12,8 @@ import pytest
 from tests.supervision.harness import MODEL, Gateway, collect, gateway_running
 from tests.support.gateway_process import next_event
 
+pytestmark = pytest.mark.integration
+
 TIMEOUT_S = 1.5  # LX_WORKER_HEARTBEAT_TIMEOUT_MS in harness.FAST
 
 

@@ -11,6 +11,8 @@ import pytest
 from tests.supervision.harness import MODEL, Gateway, collect, gateway_running
 from tests.support.gateway_process import next_event
 
+pytestmark = pytest.mark.integration
+
 STATES = {"starting", "ready", "busy", "draining", "restarting", "hung", "failed", "lost"}
 
 

@@ -27,6 +27,8 @@ from tests.support.builders.fixtures import TINY_WHISPER_PHRASE, tiny_whisper_mu
 from tests.support.gateway_process import free_port, next_event
 from tests.support.hub_cache import place_in_hub_cache
 
+pytestmark = pytest.mark.integration
+
 SMALL_MODEL = "openai/whisper-tiny"  # the suite's tiny Whisper, from the hub cache
 
 

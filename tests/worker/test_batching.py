@@ -14,6 +14,8 @@ import pytest
 from protocol.wire import messages as ipc
 from tests.support.worker_peer import Peer, running_worker
 
+pytestmark = pytest.mark.integration
+
 SPEECH = Path(__file__).parent.parent / "fixtures" / "audio" / "kitchen_lights.wav"
 
 

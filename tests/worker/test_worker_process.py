@@ -12,6 +12,8 @@ import pytest
 from protocol.wire import messages as ipc
 from tests.support.worker_peer import Peer, running_worker
 
+pytestmark = pytest.mark.integration
+
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 

@@ -29,19 +29,10 @@ import msgspec
 
 from bench.harness import DEFAULT_ASR_MODEL, Spread, gateway_with_model, machine, usable_cores
 from protocol.options import TranscribeOptions
+from tests.support.audio import LONG_CLIP, clip_path, short_clips
 from worker.engines.whisper import transcribe_kwargs
 
-_AUDIO_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"
-DEFAULT_AUDIO = [
-    _AUDIO_DIR / name
-    for name in (
-        "long_story.wav",
-        "apples_oranges.wav",
-        "kitchen_lights.wav",
-        "open_window.wav",
-        "sunny_day.wav",
-    )
-]
+DEFAULT_AUDIO = [clip_path(LONG_CLIP), *(clip_path(name) for name in short_clips())]
 _GOAL_SECONDS = 30.0
 _GOAL_RATIO = 1.05
 

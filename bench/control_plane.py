@@ -53,7 +53,7 @@ from protocol.wire.messages import (
     StatusRequest,
     WorkerMessage,
 )
-from tests.integration.gateway_process import free_port
+from tests.support.gateway_process import free_port
 
 _WORKER_ID = "bench-cpu"
 _TRIVIAL_BODY = b'{"status":"ok"}'
@@ -140,7 +140,9 @@ async def raw_worker(folder: Path, threads: int) -> AsyncIterator[tuple[WorkerLi
     command = [sys.executable, "-m", "worker", "--device", "cpu", "--id", _WORKER_ID]
     command += ["--connect", link.endpoint, "--parent-pid", str(os.getpid())]
     command += ["--cpu-threads", str(threads)]
-    process = subprocess.Popen(command, env={**os.environ, "LX_LOG_LEVEL": "WARNING"})
+    process = await asyncio.create_subprocess_exec(
+        *command, env={**os.environ, "LX_LOG_LEVEL": "WARNING"}
+    )
     try:
         await asyncio.wait_for(hello.wait(), 60)
         request_id = link.new_request_id()
@@ -155,7 +157,12 @@ async def raw_worker(folder: Path, threads: int) -> AsyncIterator[tuple[WorkerLi
         await asyncio.wait_for(link.request(_WORKER_ID, load, request_id=request_id), 120)
         yield link, process.pid
     finally:
-        _end(process)
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
         await link.close()
 
 

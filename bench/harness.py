@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.gateway_process import GatewayProcess, running_gateway
+from tests.support.gateway_process import GatewayProcess, running_gateway
 
 DEFAULT_ASR_MODEL = "openai/whisper-tiny.en"  # the bundled one: no download
 

@@ -1,18 +1,19 @@
-"""MT batching benchmark: concurrent requests through a worker vs one by one through a raw
-ctranslate2 Translator, on the same machine in the same run.
+"""MT batching benchmark: concurrent requests through a worker vs one by one through the
+worker's own engine in this process, on the same machine in the same run.
 
     .venv/bin/python -m bench.mt_batching [--rounds 2] [--gateway] [--cache-dir DIR]
 
-(a) baseline: the sentences one at a time through `ctranslate2.Translator` in this process,
-    tokenised and decoded exactly as the worker does (NLLB layout, beam 4, int8, all cores);
+(a) baseline: the sentences one at a time through the production code in this process: the
+    worker's `TranslationEngine` (its tokenisation, decoding and options; int8, all cores)
+    called by `translate_together` with one request per call, as a lane runs a lone request;
 (b) service: the same sentences as concurrent single-sentence Translate requests to a real
     `python -m worker` process over ZeroMQ (ipc://), sent back to back, replies awaited;
 (c) with --gateway, also as concurrent `POST /api/mt/translate` requests to a real gateway
     (`python -m gateway`, the model found through LX_MODEL_DIRS, result cache off).
 
-The model is the big copy model of tests/builders (d_model 1024, 12 + 12 layers, int8): large
-enough that compute dominates, and its output equals its input, so both paths are checked.
-It is built once (about 7 s) into the cache folder and reused.
+The model is the big copy model of tests/support/builders (d_model 1024, 12 + 12 layers,
+int8): large enough that compute dominates, and its output equals its input, so both paths
+are checked. It is built once (about 7 s) into the cache folder and reused.
 """
 
 from __future__ import annotations
@@ -22,26 +23,25 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import zmq
 
 from bench.harness import gateway_with_model, machine, usable_cores
 from protocol.options import TranslateOptions
 from protocol.wire import messages as ipc
-from worker.engines.translation import EOS
+from tests.support.worker_peer import Peer, running_worker
+from worker.engines.mt_batch import Outcome, translate_together
+from worker.engines.translation import TranslationEngine
 
 SOURCE, TARGET = "eng_Latn", "fra_Latn"
+MODEL_ID = "big-copy"
+_REPLY_TIMEOUT_S = 300.0
 OPTIONS = TranslateOptions()  # the service's defaults: beam 4, up to 256 new tokens
 _BUILT_STAMP = "BUILT"
 _WORDS = (  # the English words of the copy model's tokenizer corpus
@@ -78,7 +78,7 @@ def big_copy_model(cache_dir: Path) -> Path:
     model_dir = cache_dir / "nllb-copy-big"
     if (model_dir / _BUILT_STAMP).is_file():
         return model_dir
-    from tests.builders.nllb_copy import build_big_nllb_copy_model
+    from tests.support.builders.nllb_copy import build_big_nllb_copy_model
 
     print(f"building the big copy model into {model_dir} (once) ...", flush=True)
     build_big_nllb_copy_model(model_dir)
@@ -86,88 +86,42 @@ def big_copy_model(cache_dir: Path) -> Path:
     return model_dir
 
 
-# ---------------------------------------------------------------- (a) raw Translator
+# ---------------------------------------------------------------- (a) one by one, in process
 
 
-def raw_one_by_one(model_dir: Path, texts: list[str], threads: int, rounds: int) -> Run:
-    import ctranslate2
-    import sentencepiece
-
-    spm: Any = sentencepiece.SentencePieceProcessor(
-        model_file=str(model_dir / "sentencepiece.bpe.model")
+def translate_request(index: int, text: str) -> ipc.Translate:
+    """The single-sentence request both (a) and (b) run."""
+    return ipc.Translate(
+        request_id=str(index),
+        model_id=MODEL_ID,
+        texts=[text],
+        source_language=SOURCE,
+        target_language=TARGET,
+        options=OPTIONS,
     )
-    translator: Any = ctranslate2.Translator(
-        str(model_dir), device="cpu", compute_type="int8", inter_threads=1, intra_threads=threads
-    )
 
-    def translate(text: str) -> str:
-        pieces: list[str] = spm.encode(text, out_type=str)
-        [result] = translator.translate_batch(
-            [[SOURCE, *pieces, EOS]],
-            target_prefix=[[TARGET]],
-            beam_size=OPTIONS.beam_size,
-            length_penalty=OPTIONS.length_penalty,
-            no_repeat_ngram_size=OPTIONS.no_repeat_ngram_size,
-            max_decoding_length=OPTIONS.max_new_tokens + 1,
-            max_input_length=OPTIONS.max_input_length,
-            return_scores=True,
-        )
-        hypothesis: list[str] = result.hypotheses[0]
-        return str(spm.decode(hypothesis[1:] if hypothesis[:1] == [TARGET] else hypothesis))
 
-    translate(texts[0])  # warm-up, as the worker warms up at load
+def one_by_one(model_dir: Path, texts: list[str], threads: int, rounds: int) -> Run:
+    engine = TranslationEngine(str(model_dir), "cpu", "int8", threads)
+    engine.warm_up()  # as the worker warms up at load
+    requests = [translate_request(index, text) for index, text in enumerate(texts)]
     runs = []
     for _ in range(rounds):
         started = time.perf_counter()
-        outputs = [translate(text) for text in texts]
-        runs.append(Run(time.perf_counter() - started, outputs))
+        outcomes = [translate_together(engine, [request])[0] for request in requests]
+        seconds = time.perf_counter() - started
+        runs.append(Run(seconds, [_only_text(outcome) for outcome in outcomes]))
     return min(runs, key=lambda run: run.seconds)
 
 
+def _only_text(outcome: Outcome) -> str:
+    if outcome.outputs is None:
+        raise RuntimeError(f"the engine failed: {outcome.error!r}")
+    [output] = outcome.outputs
+    return output.text
+
+
 # ---------------------------------------------------------------- (b) through a worker
-
-
-@contextmanager
-def worker_process(folder: Path, threads: int, worker_args: list[str]) -> Iterator[_Peer]:
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    router = context.socket(zmq.ROUTER)
-    endpoint = f"ipc://{folder}/bench.sock"
-    router.bind(endpoint)
-    command = [sys.executable, "-m", "worker", "--device", "cpu", "--id", "bench"]
-    command += ["--connect", endpoint, "--parent-pid", str(os.getpid())]
-    command += ["--cpu-threads", str(threads), *worker_args]
-    process = subprocess.Popen(command)
-    try:
-        peer = _Peer(router)
-        hello = peer.recv()
-        assert isinstance(hello, ipc.Hello), hello
-        yield peer
-    finally:
-        process.kill()
-        process.wait()
-        router.close(linger=0)
-        context.term()
-
-
-class _Peer:
-    def __init__(self, socket: zmq.Socket[bytes]) -> None:
-        self._socket = socket
-        self._identity = b""
-
-    def send(self, message: ipc.GatewayMessage) -> None:
-        self._socket.send_multipart([self._identity, ipc.encode(message)])
-
-    def recv(self, timeout_s: float = 300.0) -> ipc.WorkerMessage:
-        """The next message that is neither a heartbeat nor a load progress event."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if not self._socket.poll(max(int((deadline - time.monotonic()) * 1000), 1)):
-                raise TimeoutError("the worker did not answer")
-            identity, frame, *_ = self._socket.recv_multipart()
-            self._identity = identity
-            message = ipc.decode_from_worker(frame)
-            if not isinstance(message, ipc.Heartbeat | ipc.LoadProgress):
-                return message
 
 
 def through_worker(
@@ -175,39 +129,32 @@ def through_worker(
 ) -> Run:
     with (
         tempfile.TemporaryDirectory() as folder,
-        worker_process(Path(folder), threads, worker_args) as peer,
+        running_worker(
+            Path(folder), worker_args, cpu_threads=threads, heartbeat_interval_s=1.0
+        ) as peer,
     ):
-        peer.send(
+        loaded = peer.request(
             ipc.LoadModel(
                 request_id="load",
-                model_id="big-copy",
+                model_id=MODEL_ID,
                 kind="mt",
                 source=ipc.ModelSource(local_path=str(model_dir)),
                 compute_type="int8",
-            )
+            ),
+            timeout_s=_REPLY_TIMEOUT_S,
         )
-        loaded = peer.recv()
         assert isinstance(loaded, ipc.LoadResult), loaded
         runs = [_concurrent_round(peer, texts) for _ in range(rounds)]
     return min(runs, key=lambda run: run.seconds)
 
 
-def _concurrent_round(peer: _Peer, texts: list[str]) -> Run:
+def _concurrent_round(peer: Peer, texts: list[str]) -> Run:
     started = time.perf_counter()
     for index, text in enumerate(texts):
-        peer.send(
-            ipc.Translate(
-                request_id=str(index),
-                model_id="big-copy",
-                texts=[text],
-                source_language=SOURCE,
-                target_language=TARGET,
-                options=OPTIONS,
-            )
-        )
+        peer.send(translate_request(index, text))
     replies: dict[int, ipc.TranslateResult] = {}
     while len(replies) < len(texts):
-        reply = peer.recv()
+        reply = peer.recv(timeout_s=_REPLY_TIMEOUT_S)
         if not isinstance(reply, ipc.TranslateResult):
             raise RuntimeError(f"the worker answered {reply!r}")
         replies[int(reply.request_id)] = reply
@@ -286,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
 
-    raw = raw_one_by_one(model_dir, texts, args.threads, args.rounds)
+    raw = one_by_one(model_dir, texts, args.threads, args.rounds)
     worker_args = ["--batch-max-size", str(args.batch_max_size)]
     worker_args += ["--batch-timeout-ms", str(args.batch_timeout_ms)]
     service = through_worker(model_dir, texts, args.threads, args.rounds, worker_args)
@@ -299,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
 
     raw_rate = len(texts) / raw.seconds
     service_rate = len(texts) / service.seconds
-    print(f"(a) raw Translator, one by one:  {raw.seconds:7.2f} s  {raw_rate:7.1f} sentences/s")
+    print(f"(a) engine, one by one:          {raw.seconds:7.2f} s  {raw_rate:7.1f} sentences/s")
     print(
         f"(b) worker, {len(texts)} concurrent:       {service.seconds:7.2f} s  "
         f"{service_rate:7.1f} sentences/s"

@@ -15,10 +15,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gateway.hardware.devices import cuda_device_count
-from tests.integration.gateway_process import next_event, running_gateway
+from tests.support.audio import clip_path
+from tests.support.gateway_process import next_event, running_gateway
 
 MODEL = "openai/whisper-tiny.en"
-AUDIO = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"
 
 
 def check(what: str, ok: bool, detail: object = "") -> None:
@@ -42,7 +42,7 @@ def main() -> None:
             check("placed on cuda:0", done["data"]["device"] == "cuda:0", done["data"])
             heard = client.post(
                 "/api/asr/transcribe",
-                content=(AUDIO / "kitchen_lights.wav").read_bytes(),
+                content=clip_path("kitchen_lights.wav").read_bytes(),
                 headers={"content-type": "audio/wav"},
             ).json()
             check("transcribed on cuda:0", heard.get("device") == "cuda:0", heard.get("text"))

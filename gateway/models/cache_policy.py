@@ -79,6 +79,15 @@ def routine_evictions(
     return list(chosen.values())
 
 
+def evictions_for_one_more(models: list[CachedModel], policy: CachePolicy) -> list[Eviction]:
+    """Before a load: idle models to unload so the cache holds one more within its limit."""
+    surplus = len(models) + 1 - policy.max_models_loaded
+    if surplus <= 0:
+        return []
+    victims = eviction_order(models, policy.eviction_policy)[:surplus]
+    return [Eviction(victim.model_id, "cache_full") for victim in victims]
+
+
 def make_room(
     models: list[CachedModel], worker_id: str, needed_mb: float, policy: Policy
 ) -> list[Eviction] | None:

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from gateway.catalog import CatalogEntry
 from gateway.catalog.discovery import load_source
 from gateway.catalog.known_models import KnownModels
-from gateway.models.admission import MemoryEstimator, effective_compute_type
 from gateway.models.cache_policy import CachedModel, CachePolicy, Eviction
 from gateway.models.load_events import LoadEvents
 from gateway.models.load_slots import LoadSlots
-from gateway.models.placement import Placement
+from gateway.models.memory_estimate import MemoryEstimator, effective_compute_type
+from gateway.models.placement import Placement, WorkerWait, check_compute_type
 from gateway.models.records import ModelRecord, utc_now
 from gateway.models.suggestions import suggestions_for
+from gateway.models.worker_calls import ModelLink, refresh_memory
 from gateway.settings import Settings
-from gateway.workers.link import WorkerLink
 from gateway.workers.pool import WorkerPool, WorkerState
 from protocol.api.catalog import ASRModelInfo
 from protocol.api.lifecycle import (
@@ -52,7 +52,7 @@ class ModelManager:
         self,
         settings: Settings,
         known: KnownModels,
-        link: WorkerLink,
+        link: ModelLink,
         pool: WorkerPool,
         events: LoadEvents,
         policy: CachePolicy,
@@ -73,14 +73,7 @@ class ModelManager:
         self._records: dict[str, ModelRecord] = {}
         self._slots = LoadSlots()
         self._placement = Placement(
-            settings,
-            catalog,
-            link=link,
-            pool=pool,
-            estimator=self.estimator,
-            policy=policy,
-            cached_models=self.cached_models,
-            evict=self.evict,
+            catalog, self.estimator, policy, settings.worker_memory_limit_mb
         )
 
     # ------------------------------------------------------------ queries
@@ -136,13 +129,13 @@ class ModelManager:
             if self._settled(record):
                 return self._join(record, entry, sid)
             try:
-                worker = await self._placement.place(
+                worker = await self._worker_for(
                     entry, config.device or self._settings.default_device
                 )
                 if config.compute_type is not None:
-                    _check_compute_type(worker, config.compute_type)
+                    check_compute_type(worker, config.compute_type)
                 compute_type = effective_compute_type(config.compute_type, worker.device)
-                required = await self._placement.admit(entry, worker, compute_type)
+                required = await self._admit(entry, worker, compute_type)
             except ServiceError as error:
                 if error.code not in _REQUEST_ERRORS:
                     record.mark_failed(error)
@@ -150,6 +143,26 @@ class ModelManager:
                 raise
             self._start_load(record, entry, worker, compute_type, required, request, sid)
         return self._response(record, entry, required)
+
+    async def _worker_for(self, entry: CatalogEntry, device: str) -> WorkerState:
+        """Placement's choice; when no worker is ready yet, wait for one through the pool."""
+        choice = self._placement.choose_worker(entry, device, self._pool.workers(), self.clock())
+        if isinstance(choice, WorkerWait):
+            await self._pool.wait_until_ready(choice.workers)
+            return choice.ready_worker(self._pool.ready_timeout_s)
+        return choice
+
+    async def _admit(self, entry: CatalogEntry, worker: WorkerState, compute_type: str) -> float:
+        """Carry out placement's admission: unload for the cache's limit, measure the worker,
+        then unload what makes room (or refuse); returns the memory the load needs."""
+        for eviction in self._placement.cache_full(self.cached_models()):
+            await self.evict(eviction)
+        # Measured after those unloads, so what they freed counts.
+        await refresh_memory(self.link, worker)
+        admission = self._placement.admit(entry, worker, compute_type, self.cached_models())
+        for eviction in admission.evictions:
+            await self.evict(eviction)
+        return admission.required_mb
 
     def _start_load(
         self,
@@ -367,20 +380,6 @@ _TIMEOUT_GRACE_S = 5.0
 
 # Errors in what the caller asked for: they say nothing about the model itself.
 _REQUEST_ERRORS = {ErrorCode.UNSUPPORTED_DEVICE, ErrorCode.CONFIGURATION_ERROR}
-
-
-def _check_compute_type(worker: WorkerState, compute_type: ComputeType) -> None:
-    """A compute type the client named must be one the worker's device runs."""
-    if compute_type not in worker.compute_types:
-        raise ServiceError(
-            ErrorCode.UNSUPPORTED_DEVICE,
-            f"Device {worker.device} cannot run compute type {compute_type}.",
-            {
-                "device": worker.device,
-                "compute_type": compute_type,
-                "supported": worker.compute_types,
-            },
-        )
 
 
 def _timeout_error(model_id: str, settings: Settings) -> ServiceError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -280,57 +280,21 @@ class WorkerPool:
         )
         self._events.publish(envelope(name, data))
 
-    # ------------------------------------------------------------ placement
+    # ------------------------------------------------------------ waiting for a worker
 
-    async def worker_for(self, device: str) -> WorkerState:
-        """The worker that serves `device` (cpu, cuda, cuda:N, auto), once one is ready."""
-        groups = self._candidates(device)
-        everyone = [w for group in groups for w in group]
-        if not everyone:
-            raise ServiceError(
-                ErrorCode.UNSUPPORTED_DEVICE,
-                f"No worker serves device {device!r} on this service.",
-                {"device": device, "devices": sorted({w.device for w in self._workers.values()})},
-            )
-        found = self._pick(groups)
-        if found is not None:
-            return found
-        if all(w.state == "failed" for w in everyone):
-            raise ServiceError(
-                ErrorCode.WORKER_UNAVAILABLE,
-                f"Every worker for device {device!r} failed; an operator must restart one.",
-                {"device": device, "workers": [w.summary(self.clock(), 0) for w in everyone]},
-            )
-        waits = [asyncio.create_task(w.ready.wait()) for w in everyone]
+    @property
+    def ready_timeout_s(self) -> float:
+        return self._ready_timeout_s
+
+    async def wait_until_ready(self, workers: Sequence[WorkerState]) -> None:
+        """Return once one of `workers` takes new work, or after `ready_timeout_s`.
+
+        Which worker to use is placement's decision (gateway.models.placement)."""
+        waits = [asyncio.create_task(w.ready.wait()) for w in workers]
+        if not waits:
+            return
         try:
             await asyncio.wait(waits, timeout=self._ready_timeout_s, return_when="FIRST_COMPLETED")
         finally:
             for task in waits:
                 task.cancel()
-        found = self._pick(groups)
-        if found is not None:
-            return found
-        raise ServiceError(
-            ErrorCode.WORKER_UNAVAILABLE,
-            f"No worker for device {device!r} became ready in {self._ready_timeout_s:.0f} s.",
-            {"device": device, "workers": [w.worker_id for w in everyone]},
-        )
-
-    @staticmethod
-    def _pick(groups: list[list[WorkerState]]) -> WorkerState | None:
-        # Groups in order of preference (GPUs before the CPU for `auto`); within one,
-        # the ready worker holding the fewest models, so models spread across workers.
-        for group in groups:
-            ready = [w for w in group if w.ready.is_set()]
-            if ready:
-                return min(ready, key=lambda w: len(w.models))
-        return None
-
-    def _candidates(self, device: str) -> list[list[WorkerState]]:
-        workers = list(self._workers.values())
-        gpus = [w for w in workers if w.device.startswith("cuda")]
-        if device == "auto":
-            return [gpus, [w for w in workers if w.device == "cpu"]]
-        if device == "cuda":
-            return [gpus]
-        return [[w for w in workers if w.device == device]]

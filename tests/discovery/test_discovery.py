@@ -12,7 +12,7 @@ from gateway.catalog import CatalogEntry, load_catalog
 from gateway.catalog.discovery import ModelDiscovery, bundled_model_dir, load_source
 from gateway.catalog.model_dirs import folder_names
 from tests.discovery.clock import FakeClock
-from tests.integration.hub_cache import place_in_hub_cache
+from tests.support.hub_cache import place_in_hub_cache
 
 CATALOG = load_catalog()
 BASE = "openai/whisper-base"

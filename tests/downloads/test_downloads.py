@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import ServiceError
-from tests.integration.gateway_process import free_port
 from tests.support.fake_hub import FakeHub, Mode
+from tests.support.gateway_process import free_port
 from worker.models.downloads import Hub, hub_snapshot
 
 REPO = "Systran/faster-whisper-base"

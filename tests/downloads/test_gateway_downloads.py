@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection
 
-from tests.builders.fixtures import TINY_WHISPER_PHRASE
-from tests.integration.gateway_process import GatewayProcess, next_event, running_gateway
+from tests.support.builders.fixtures import TINY_WHISPER_PHRASE
 from tests.support.envelope import error_of
 from tests.support.fake_hub import FakeHub, running_hub
+from tests.support.gateway_process import GatewayProcess, next_event, running_gateway
 
 pytestmark = pytest.mark.integration
 

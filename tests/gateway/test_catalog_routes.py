@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.settings import Settings
 from protocol.api.catalog import ASRModelsResponse, LanguageSupportResponse, MTModelsResponse
-from tests.builders.nllb_copy import build_nllb_copy_model
+from tests.support.builders.nllb_copy import build_nllb_copy_model
 from tests.support.envelope import error_of
 
 

@@ -4,10 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.builders.fixtures import TINY_WHISPER_LANGUAGE, tiny_whisper_multilingual_model
-from tests.builders.nllb_copy import build_nllb_copy_model
-from tests.integration.gateway_process import GatewayProcess, running_gateway
-from tests.integration.hub_cache import place_in_hub_cache
+from tests.support.builders.fixtures import TINY_WHISPER_LANGUAGE, tiny_whisper_multilingual_model
+from tests.support.builders.nllb_copy import build_nllb_copy_model
+from tests.support.gateway_process import GatewayProcess, running_gateway
+from tests.support.hub_cache import place_in_hub_cache
 
 # A multilingual Whisper the suite builds, cached where `openai/whisper-tiny` is looked for.
 CACHED_MODEL = "openai/whisper-tiny"
@@ -27,9 +27,3 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
     env = {"HF_HUB_CACHE": str(hub_cache), "LX_MODEL_DIRS": str(model_dirs)}
     with running_gateway(state, **env) as process:
         yield process
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration/" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess, next_event
+from tests.support.gateway_process import GatewayProcess, next_event
 from tests.support.wer import word_error_rate
+
+pytestmark = pytest.mark.integration
 
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.builders.fixtures import tiny_whisper_multilingual_model
 from tests.integration.conftest import CACHED_MODEL, CACHED_REPO
-from tests.integration.gateway_process import GatewayProcess, next_event, running_gateway
-from tests.integration.hub_cache import place_in_hub_cache
+from tests.support.builders.fixtures import tiny_whisper_multilingual_model
+from tests.support.gateway_process import GatewayProcess, next_event, running_gateway
+from tests.support.hub_cache import place_in_hub_cache
+
+pytestmark = pytest.mark.integration
 
 TINY = "openai/whisper-tiny.en"
 LIMIT_MB = 400  # room for one tiny Whisper on top of the worker itself, not for two

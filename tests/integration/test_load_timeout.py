@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess, next_event, running_gateway
+from tests.support.gateway_process import GatewayProcess, next_event, running_gateway
+
+pytestmark = pytest.mark.integration
 
 TINY = "openai/whisper-tiny.en"
 

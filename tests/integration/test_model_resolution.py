@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.builders.fixtures import TINY_WHISPER_PHRASE
+import pytest
+
 from tests.integration.conftest import CACHED_MODEL, CACHED_MODEL_LANGUAGE
-from tests.integration.gateway_process import GatewayProcess, next_event
+from tests.support.builders.fixtures import TINY_WHISPER_PHRASE
+from tests.support.gateway_process import GatewayProcess, next_event
+
+pytestmark = pytest.mark.integration
 
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 OUTCOME = {"model.load.completed", "model.load.failed"}

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess, running_gateway
+from tests.support.gateway_process import GatewayProcess, running_gateway
+
+pytestmark = pytest.mark.integration
 
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 

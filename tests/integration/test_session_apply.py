@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.conftest import CACHED_MODEL
-from tests.integration.gateway_process import GatewayProcess, next_event
+from tests.support.gateway_process import GatewayProcess, next_event
+
+pytestmark = pytest.mark.integration
 
 
 def test_apply_immediately_loads_the_new_model_with_session_events(

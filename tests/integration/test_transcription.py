@@ -10,9 +10,11 @@ from typing import Any
 import av
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess
 from tests.support.audio_formats import FORMATS, encode
+from tests.support.gateway_process import GatewayProcess
 from tests.support.wer import word_error_rate
+
+pytestmark = pytest.mark.integration
 
 TINY = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"

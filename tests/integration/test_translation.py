@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import LOCAL_MT_MODEL
-from tests.integration.gateway_process import GatewayProcess
+from tests.support.gateway_process import GatewayProcess
+
+pytestmark = pytest.mark.integration
 
 
 def _translate(

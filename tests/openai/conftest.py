@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from openai import OpenAI
 
-from tests.builders.fixtures import tiny_whisper_multilingual_model
-from tests.integration.gateway_process import GatewayProcess, running_gateway
-from tests.integration.hub_cache import place_in_hub_cache
+from tests.support.builders.fixtures import tiny_whisper_multilingual_model
+from tests.support.gateway_process import GatewayProcess, running_gateway
+from tests.support.hub_cache import place_in_hub_cache
 
 MULTILINGUAL_MODEL = "openai/whisper-tiny"
 UPLOAD_LIMIT_MB = 2

@@ -8,9 +8,9 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.builders.fixtures import TINY_WHISPER_LANGUAGE, TINY_WHISPER_PHRASE
 from tests.openai.conftest import MULTILINGUAL_MODEL
 from tests.support.audio import LONG_CLIP, clip_path, load_references, short_clips
+from tests.support.builders.fixtures import TINY_WHISPER_LANGUAGE, TINY_WHISPER_PHRASE
 from tests.support.wer import word_error_rate
 
 pytestmark = pytest.mark.integration

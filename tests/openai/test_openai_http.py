@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.gateway_process import GatewayProcess
 from tests.openai.conftest import MULTILINGUAL_MODEL, UPLOAD_LIMIT_MB
 from tests.support.audio import clip_path, load_references
 from tests.support.envelope import error_of
+from tests.support.gateway_process import GatewayProcess
 from tests.support.wer import word_error_rate
 
 pytestmark = pytest.mark.integration

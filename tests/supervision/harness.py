@@ -18,7 +18,7 @@ import httpx
 import psutil
 from websockets.sync.client import ClientConnection
 
-from tests.integration.gateway_process import GatewayProcess, free_port, stop_process
+from tests.support.gateway_process import GatewayProcess, free_port, stop_process
 
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
 from tests.supervision.harness import Gateway, collect, gateway_running
+
+pytestmark = pytest.mark.integration
 
 LIMIT = 3
 

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.gateway_process import next_event
 from tests.supervision.harness import MODEL, Gateway, collect, gateway_running
+from tests.support.gateway_process import next_event
+
+pytestmark = pytest.mark.integration
 
 TIMEOUT_S = 1.5  # LX_WORKER_HEARTBEAT_TIMEOUT_MS in harness.FAST
 

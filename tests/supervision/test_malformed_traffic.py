@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import psutil
+import pytest
 import zmq
 
 from protocol.wire import messages as ipc
 from tests.supervision.harness import gateway_running
+
+pytestmark = pytest.mark.integration
 
 MEMORY = ipc.MemoryInfo(total_mb=1, available_mb=1, process_rss_mb=1)
 

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.gateway_process import next_event
 from tests.supervision.harness import MODEL, Gateway, collect, gateway_running
+from tests.support.gateway_process import next_event
+
+pytestmark = pytest.mark.integration
 
 STATES = {"starting", "ready", "busy", "draining", "restarting", "hung", "failed", "lost"}
 

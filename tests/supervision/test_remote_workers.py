@@ -15,9 +15,6 @@ import pytest
 
 from gateway.workers.curve_keys import generate
 from protocol.wire.exit_codes import EXIT_MEMORY_LIMIT
-from tests.builders.fixtures import TINY_WHISPER_PHRASE, tiny_whisper_multilingual_model
-from tests.integration.gateway_process import free_port, next_event
-from tests.integration.hub_cache import place_in_hub_cache
 from tests.supervision.harness import (
     MODEL,
     Gateway,
@@ -26,6 +23,11 @@ from tests.supervision.harness import (
     start_worker,
     stop_worker,
 )
+from tests.support.builders.fixtures import TINY_WHISPER_PHRASE, tiny_whisper_multilingual_model
+from tests.support.gateway_process import free_port, next_event
+from tests.support.hub_cache import place_in_hub_cache
+
+pytestmark = pytest.mark.integration
 
 SMALL_MODEL = "openai/whisper-tiny"  # the suite's tiny Whisper, from the hub cache
 

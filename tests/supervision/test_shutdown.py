@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
+import pytest
 
-from tests.integration.gateway_process import next_event
 from tests.supervision.harness import Gateway, gateway_running, is_gone
+from tests.support.gateway_process import next_event
+
+pytestmark = pytest.mark.integration
 
 
 def _ipc_dir(gateway: Gateway) -> Path:

@@ -1,4 +1,4 @@
-"""Worker states, events, placement and silence detection, without processes."""
+"""Worker states, events, waiting for a ready worker and silence detection, without processes."""
 
 from __future__ import annotations
 
@@ -95,29 +95,38 @@ def test_lifecycle_publishes_one_event_per_state_but_not_for_busy(
     assert summary.last_exit is not None and summary.last_exit.reason == "hang"
 
 
-def test_a_draining_worker_refuses_new_work_and_is_not_placed(pool: WorkerPool) -> None:
+def test_a_draining_worker_refuses_new_work(pool: WorkerPool) -> None:
     pool.handle("a", _hello("a"))
     pool.handle("b", _hello("b"))
     pool.mark_draining("a")
     refusal = pool.refusal("a")
     assert refusal is not None and refusal.code is ErrorCode.WORKER_UNAVAILABLE
     assert pool.refusal("b") is None
-    assert asyncio.run(pool.worker_for("cpu")).worker_id == "b"
+    # Placement (tests/models/test_placement.py) takes only workers whose `ready` is set.
+    assert not pool.require("a").ready.is_set() and pool.require("b").ready.is_set()
 
 
-def test_placement_prefers_the_worker_holding_fewest_models(pool: WorkerPool) -> None:
-    pool.handle("a", _hello("a", ("m1", "m2")))
-    pool.handle("b", _hello("b", ("m3",)))
-    assert asyncio.run(pool.worker_for("auto")).worker_id == "b"
+def test_waiting_for_a_worker_ends_at_its_hello_or_at_the_timeout(pool: WorkerPool) -> None:
+    starting = pool.expect("cpu", "cpu", 7)
 
+    async def hello_soon() -> bool:
+        waiting = asyncio.create_task(pool.wait_until_ready([starting]))
+        await asyncio.sleep(0)
+        pool.handle("cpu", _hello("cpu"))
+        await asyncio.wait_for(waiting, timeout=5.0)
+        return starting.ready.is_set()
 
-def test_only_failed_workers_is_worker_unavailable_at_once(pool: WorkerPool) -> None:
-    pool.expect("cpu", "cpu", 7)
-    pool.mark_lost("cpu", worker_exit("oom", "too big"))
-    pool.mark_failed("cpu")
-    with pytest.raises(ServiceError) as raised:
-        asyncio.run(pool.worker_for("cpu"))
-    assert raised.value.code is ErrorCode.WORKER_UNAVAILABLE
+    assert asyncio.run(hello_soon())
+    pool.mark_lost("cpu", worker_exit("crash", "gone"))
+
+    async def silence() -> float:
+        started = asyncio.get_running_loop().time()
+        await pool.wait_until_ready([starting])
+        return asyncio.get_running_loop().time() - started
+
+    assert pool.ready_timeout_s == 0.05
+    # It waited out the timeout (less the event loop's clock resolution).
+    assert asyncio.run(silence()) >= 0.049 and not starting.ready.is_set()
 
 
 def test_unknown_worker_is_worker_not_found(pool: WorkerPool) -> None:

@@ -13,7 +13,9 @@ import pytest
 
 from protocol.options import TranslateOptions
 from protocol.wire import messages as ipc
-from tests.worker.worker_peer import Peer, running_worker
+from tests.support.worker_peer import Peer, running_worker
+
+pytestmark = pytest.mark.integration
 
 SPEECH = Path(__file__).parent.parent / "fixtures" / "audio" / "kitchen_lights.wav"
 

@@ -10,11 +10,14 @@ from protocol.errors import ErrorCode, ServiceError
 from protocol.options import TranslateOptions
 from protocol.vocabulary import ComputeType, ModelKind
 from protocol.wire.messages import LoadModel, LoadStage, ModelSource
+from worker import memory
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
 from worker.models.cache import ModelCache
 
 Stages = list[tuple[LoadStage, float, float]]
+# Allocations between the cache's own memory readings and the test's, around a load or unload.
+_RSS_SLACK_MB = 2.0
 
 
 def load(
@@ -39,12 +42,16 @@ def load(
 
 def test_mt_load_reports_stages_and_runs_at_the_type_sent(nllb_copy_model: Path) -> None:
     cache = ModelCache("cpu", 2)
+    rss_before = memory.process_rss_mb()
     stages = load(cache, nllb_copy_model)
+    grown = max(memory.process_rss_mb() - rss_before, 0.0)
     assert [s[0] for s in stages] == ["resolving", "loading_weights", "warming_up"]
     assert [s[1] for s in stages] == sorted(s[1] for s in stages)
     [info] = cache.snapshot()
     assert (info.model_id, info.kind, info.compute_type) == ("copy", "mt", "int8")
-    assert info.load_time_ms > 0 and info.memory_usage_mb >= 0
+    assert info.load_time_ms > 0
+    # The figure is what the load added to this process (on CPU its RSS), not the whole RSS.
+    assert info.memory_usage_mb == pytest.approx(grown, abs=_RSS_SLACK_MB)
 
 
 def test_use_counts_inferences_and_errors(nllb_copy_model: Path) -> None:
@@ -79,7 +86,11 @@ def test_two_mt_models_side_by_side_then_one_unloaded(
     load(cache, nllb_copy_model, model_id="nllb")
     load(cache, m2m_copy_model, model_id="m2m")
     assert sorted(m.model_id for m in cache.snapshot()) == ["m2m", "nllb"]
-    assert cache.unload("nllb") >= 0.0
+    rss_before = memory.process_rss_mb()
+    freed = cache.unload("nllb")
+    shrunk = max(rss_before - memory.process_rss_mb(), 0.0)
+    # What the unload measured leaving this process, as measured around it here.
+    assert freed == pytest.approx(shrunk, abs=_RSS_SLACK_MB)
     with pytest.raises(ServiceError) as caught, cache.use("nllb", TranslationEngine):
         pass
     assert caught.value.code == ErrorCode.MODEL_NOT_LOADED

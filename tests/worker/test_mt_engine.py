@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -11,7 +12,7 @@ import pytest
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.options import TranslateOptions
-from worker.engines.translation import TranslationEngine, language_tokens
+from worker.engines.translation import TranslationEngine, TranslationOutput, language_tokens
 
 TEXTS = [
     "Hello world, this is a test.",
@@ -134,8 +135,29 @@ def test_out_of_range_options_are_refused(nllb: TranslationEngine, field: str, v
     assert caught.value.details["parameter"] == field
 
 
-def test_warm_up_translates(nllb: TranslationEngine) -> None:
-    nllb.warm_up()  # raises if the model cannot translate its own first language pair
+def test_warm_up_translates_between_the_models_own_first_two_languages(
+    nllb: TranslationEngine, m2m: TranslationEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for engine, pair in ((nllb, ("eng_Latn", "fra_Latn")), (m2m, ("en", "fr"))):
+        seen: list[tuple[list[str], str, str, list[str]]] = []
+        translate = engine.translate_batch
+
+        def recording(
+            texts: list[str],
+            source: str,
+            target: str,
+            options: TranslateOptions,
+            translate: Callable[..., list[TranslationOutput]] = translate,
+            seen: list[tuple[list[str], str, str, list[str]]] = seen,
+        ) -> list[TranslationOutput]:
+            outputs = translate(texts, source, target, options)
+            seen.append((texts, source, target, [o.text for o in outputs]))
+            return outputs
+
+        monkeypatch.setattr(engine, "translate_batch", recording)
+        engine.warm_up()
+        # One real translation of a short text: the copy model gives it back.
+        assert seen == [(["Hello."], *pair, ["Hello."])]
 
 
 def test_m2m_layout_with_text_vocabulary_and_fairseq_tokenizer(

@@ -10,8 +10,10 @@ import pytest
 from protocol.options import TranslateOptions
 from protocol.vocabulary import ComputeType
 from protocol.wire import messages as ipc
-from tests.builders.nllb_copy import build_nllb_copy_model
-from tests.worker.worker_peer import Peer, running_worker
+from tests.support.builders.nllb_copy import build_nllb_copy_model
+from tests.support.worker_peer import Peer, running_worker
+
+pytestmark = pytest.mark.integration
 
 SPEECH = Path(__file__).parent.parent / "fixtures" / "audio" / "kitchen_lights.wav"
 TEXTS = ["Hello world, this is a test.", "Hi.", "Ünïcödé ✓ 🙂"]

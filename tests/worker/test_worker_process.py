@@ -11,7 +11,9 @@ import msgspec
 import pytest
 
 from protocol.wire import messages as ipc
-from tests.worker.worker_peer import Peer, running_worker
+from tests.support.worker_peer import Peer, running_worker
+
+pytestmark = pytest.mark.integration
 
 MODEL = "openai/whisper-tiny.en"
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"

@@ -39,17 +39,23 @@ class Peer:
     def send(self, message: ipc.GatewayMessage, *payload: bytes) -> None:
         self.socket.send_multipart([self.identity, ipc.encode(message), *payload])
 
-    def request(self, message: ipc.GatewayMessage) -> ipc.WorkerMessage:
+    def request(self, message: ipc.GatewayMessage, timeout_s: float = 30.0) -> ipc.WorkerMessage:
         """Send and wait for the final reply, skipping progress events."""
         self.send(message)
         while True:
-            reply = self.recv()
+            reply = self.recv(timeout_s)
             if not isinstance(reply, ipc.LoadProgress):
                 return reply
 
 
 @contextmanager
-def running_worker(folder: Path, args: Sequence[str] = ()) -> Iterator[Peer]:
+def running_worker(
+    folder: Path,
+    args: Sequence[str] = (),
+    *,
+    cpu_threads: int = 2,
+    heartbeat_interval_s: float = 0.2,
+) -> Iterator[Peer]:
     """A CPU worker connected to a fresh ROUTER, with extra command-line `args`; the Hello is
     already read."""
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
@@ -57,8 +63,9 @@ def running_worker(folder: Path, args: Sequence[str] = ()) -> Iterator[Peer]:
     endpoint = f"ipc://{folder}/w.sock"
     router.bind(endpoint)
     command = [sys.executable, "-m", "worker", "--device", "cpu", "--id", "cpu-test"]
-    command += ["--connect", endpoint, "--parent-pid", str(os.getpid()), "--cpu-threads", "2"]
-    command += ["--heartbeat-interval", "0.2", *args]
+    command += ["--connect", endpoint, "--parent-pid", str(os.getpid())]
+    command += ["--cpu-threads", str(cpu_threads)]
+    command += ["--heartbeat-interval", str(heartbeat_interval_s), *args]
     process = subprocess.Popen(command)
     try:
         peer = Peer(router, process)

@@ -12,16 +12,16 @@ import pytest
 import sentencepiece
 from faster_whisper import WhisperModel
 
-from tests.builders import fixtures as built
-from tests.builders.nllb_copy import (
+from tests.support.audio import LONG_CLIP, clip_path
+from tests.support.builders import fixtures as built
+from tests.support.builders.nllb_copy import (
     SENTENCEPIECE_FILE,
     Flavour,
     build_nllb_copy_model,
     language_token,
 )
-from tests.builders.tiny_whisper import build_tiny_whisper
-from tests.builders.whisper_tokenizer import TIMESTAMPS, WHISPER_LANGUAGES
-from tests.support.audio import LONG_CLIP, clip_path
+from tests.support.builders.tiny_whisper import build_tiny_whisper
+from tests.support.builders.whisper_tokenizer import TIMESTAMPS, WHISPER_LANGUAGES
 
 SENTENCES = {
     "eng_Latn": "Hello world, this is a test.",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sentencepiece
 
-from tests.builders.corpus import generate_sentences
+from tests.support.builders.corpus import generate_sentences
 
 # <s>=0, <pad>=1, </s>=2, <unk>=3, as in NLLB's and M2M100's dictionaries.
 BOS, PAD, EOS, UNK = "<s>", "<pad>", "</s>", "<unk>"

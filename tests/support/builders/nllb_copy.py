@@ -14,9 +14,9 @@ from typing import Literal
 
 from ctranslate2.specs import transformer_spec
 
-from tests.builders.converter import convert_spec
-from tests.builders.copy_weights import fill_copy_transformer, make_geometry
-from tests.builders.sentencepiece_model import BOS, EOS, UNK, train_sentencepiece
+from tests.support.builders.converter import convert_spec
+from tests.support.builders.copy_weights import fill_copy_transformer, make_geometry
+from tests.support.builders.sentencepiece_model import BOS, EOS, UNK, train_sentencepiece
 
 Flavour = Literal["nllb", "m2m"]
 

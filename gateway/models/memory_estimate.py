@@ -1,8 +1,8 @@
-"""Memory admission: will a model fit on a worker, before any of its weights are read?
+"""How much memory a model will take on a device, before any of its weights are read.
 
-The estimate starts from the catalog (its int8 figure, scaled by how many bytes the
-compute type keeps per weight) and is replaced by what real loads of the same model
-and compute type measured.
+Placement admits loads by this estimate. It starts from the catalog (its int8 figure, scaled
+by how many bytes the compute type keeps per weight) and is replaced by what real loads of
+the same model and compute type measured.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.catalog import CatalogEntry
-from gateway.workers.pool import WorkerState
 from protocol.vocabulary import ComputeType
 
 # Bytes per weight relative to float16, the size the catalog's size_mb describes.
@@ -44,17 +43,3 @@ class MemoryEstimator:
     def record(self, model_id: str, compute_type: str, device: str, used_mb: float) -> None:
         if used_mb > 0:
             self.measured[(model_id, compute_type, device.partition(":")[0])] = used_mb
-
-
-def available_mb(worker: WorkerState, limit_mb: int | None) -> float | None:
-    """What the worker can still take: free device memory, capped by its own limit."""
-    if worker.memory is None:
-        return None
-    free = worker.memory.available_mb
-    if limit_mb is not None:
-        # On a GPU the limit caps device memory used; on CPU the process's RSS.
-        used = (
-            worker.memory.device_used_mb if worker.device != "cpu" else worker.memory.process_rss_mb
-        )
-        free = min(free, limit_mb - used)
-    return max(free, 0.0)

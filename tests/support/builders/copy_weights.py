@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from ctranslate2.specs import transformer_spec
 
-from tests.builders.spec_fill import (
+from tests.support.builders.spec_fill import (
     Filler,
     Matrix,
     fill_attention,

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 from ctranslate2.specs import whisper_spec
 
-from tests.builders.converter import convert_spec
-from tests.builders.corpus import generate_sentences
-from tests.builders.spec_fill import (
+from tests.support.builders.converter import convert_spec
+from tests.support.builders.corpus import generate_sentences
+from tests.support.builders.spec_fill import (
     Filler,
     Matrix,
     fill_attention,
@@ -32,7 +32,7 @@ from tests.builders.spec_fill import (
     set_layer_norm,
     set_linear,
 )
-from tests.builders.whisper_tokenizer import (
+from tests.support.builders.whisper_tokenizer import (
     EOT,
     NO_TIMESTAMPS,
     SOT,

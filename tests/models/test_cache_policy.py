@@ -6,6 +6,7 @@ from gateway.models.cache_policy import (
     CachedModel,
     CachePolicy,
     eviction_order,
+    evictions_for_one_more,
     make_room,
     routine_evictions,
 )
@@ -117,3 +118,43 @@ def test_make_room_frees_enough_on_that_worker_or_says_it_cannot() -> None:
     assert room is not None
     assert [(e.model_id, e.reason) for e in room] == [("a", "make_room"), ("b", "make_room")]
     assert make_room(models, "cpu", 601, "lru") is None
+
+
+def test_lfu_breaks_a_tie_in_uses_by_the_least_recent() -> None:
+    tied = [_model("used-late", uses=3, last_used=50), _model("used-early", uses=3, last_used=5)]
+    assert [m.model_id for m in eviction_order(tied, "lfu")] == ["used-early", "used-late"]
+
+
+def test_what_idle_timeouts_free_counts_against_memory_pressure() -> None:
+    policy = CachePolicy(
+        idle_unload_timeout_s=60, max_models_loaded=10, memory_pressure_threshold=0.8
+    )
+    # 90 % used of 1000 MB; "stale" and "popular" time out at 110 and free 200 MB: 70 %.
+    evictions = routine_evictions(
+        MODELS, policy, now=110, memory_used_fraction=0.9, memory_total_mb=1000
+    )
+    assert {e.reason for e in evictions} == {"idle_timeout"}
+
+
+def test_one_more_model_evicts_just_enough_by_policy_and_never_a_busy_one() -> None:
+    models = [*MODELS, _model("busy", last_used=0, uses=0, busy=True)]
+    lfu = CachePolicy(max_models_loaded=4, eviction_policy="lfu")
+    # Five loaded, room for four with the new one: two go, least used first.
+    assert [(e.model_id, e.reason) for e in evictions_for_one_more(models, lfu)] == [
+        ("recent", "cache_full"),
+        ("first-loaded", "cache_full"),
+    ]
+    ttl = CachePolicy(max_models_loaded=5, eviction_policy="ttl")
+    assert [e.model_id for e in evictions_for_one_more(models, ttl)] == ["stale"]
+    assert evictions_for_one_more(models, CachePolicy(max_models_loaded=6)) == []
+
+
+def test_make_room_takes_no_more_than_needed_and_skips_busy_models() -> None:
+    models = [
+        _model("busy", last_used=0, memory=1000, busy=True),
+        _model("a", last_used=1, memory=300),
+        _model("b", last_used=2, memory=300),
+    ]
+    room = make_room(models, "cpu", 250, "lru")
+    assert room is not None and [e.model_id for e in room] == ["a"]
+    assert make_room(models, "cpu", 700, "lru") is None  # the busy model's 1000 MB stay

@@ -2,7 +2,7 @@
 
 Register the ones a test tree needs as session fixtures in a conftest, e.g.:
 
-    from tests.builders import fixtures as built
+    from tests.support.builders import fixtures as built
 
     @pytest.fixture(scope="session")
     def nllb_copy_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders.nllb_copy import build_big_nllb_copy_model, build_nllb_copy_model
-from tests.builders.tiny_whisper import build_tiny_whisper
+from tests.support.builders.nllb_copy import build_big_nllb_copy_model, build_nllb_copy_model
+from tests.support.builders.tiny_whisper import build_tiny_whisper
 
 # What the tiny Whisper models say, whatever they hear (faster-whisper adds a leading space).
 TINY_WHISPER_PHRASE = "hello world"

@@ -20,6 +20,7 @@ from protocol.wire.messages import (
     Translate,
     TranslateOptions,
     TranslateResult,
+    WorkClass,
 )
 
 _HASH_INLINE_BYTES = 1 << 20
@@ -39,7 +40,9 @@ class InferenceService:
         sid: str | None = None,
         *,
         count: bool = True,
+        work_class: WorkClass | None = None,
     ) -> TranscribeResult:
+        """`work_class` None: the worker judges it from the audio's length."""
         started = time.perf_counter()
         params = (audio_format, options)
         # Hashing a large upload would stall the event loop: hash it on a thread.
@@ -59,6 +62,7 @@ class InferenceService:
             model_id=model_id,
             audio_format="pcm_s16le_16k" if audio_format == "pcm" else "container",
             options=options,
+            work_class=work_class,
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)

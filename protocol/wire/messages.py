@@ -2,8 +2,10 @@
 
 Every message is a tagged Struct; each direction has one union, so one decode both
 validates and dispatches. Requests carry `request_id`; replies and events echo it.
-Audio travels as its own ZeroMQ frame after the message, never inside msgpack.
-New fields are appended with defaults so older peers still decode.
+A request gets any number of partial replies (`PartialReply`, in order) and then exactly
+one final reply (`FinalReply`); the gateway may send more messages naming an open request
+(`Cancel`, later audio chunks). Audio travels as its own ZeroMQ frame after the message,
+never inside msgpack. New fields are appended with defaults so older peers still decode.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ PROTOCOL_VERSION = 1
 
 ModelKind = Literal["asr", "mt"]
 LoadStage = Literal["resolving", "downloading", "loading_weights", "warming_up"]
+# Which of a model's lanes a request waits in (worker/scheduling/lanes.py says how each is
+# served): `interactive` (probes, short clips, live audio) goes before `bulk` (long files).
+WorkClass = Literal["interactive", "bulk"]
 
 
 class _Message(msgspec.Struct, tag=True, kw_only=True, omit_defaults=True):
@@ -142,6 +147,8 @@ class Transcribe(_Message):
     model_id: str
     audio_format: Literal["container", "pcm_s16le_16k"] = "container"
     options: TranscribeOptions = msgspec.field(default_factory=TranscribeOptions)
+    # None: the worker judges from the audio's length (see worker/scheduling/inference.py).
+    work_class: WorkClass | None = None
 
 
 class Translate(_Message):
@@ -174,6 +181,13 @@ class DetectLanguage(_Message):
     candidates: list[str] | None = None
 
 
+class Cancel(_Message):
+    """The gateway no longer waits for this request: queued, it is dropped without a reply;
+    running, it stops at its next safe point if its work can (any reply is ignored)."""
+
+    request_id: str
+
+
 GatewayMessage = (
     LoadModel
     | UnloadModel
@@ -183,6 +197,7 @@ GatewayMessage = (
     | Translate
     | HelloRequest
     | DetectLanguage
+    | Cancel
 )
 
 
@@ -287,21 +302,11 @@ class LanguagesDetected(_Message):
     languages: list[DetectedLanguage]  # one per text, in order
 
 
-WorkerMessage = (
-    Hello
-    | Heartbeat
-    | LoadProgress
-    | LoadResult
-    | UnloadResult
-    | StatusReply
-    | TranscribeResult
-    | ErrorReply
-    | TranslateResult
-    | Goodbye
-    | LanguagesDetected
-)
+# What a request hears before its final reply, in order. Adding a kind of partial reply
+# (live captions) is one more member here.
+PartialReply = LoadProgress
 
-# Replies end a request; LoadProgress is an event on the way.
+# Replies that end a request.
 FinalReply = (
     LoadResult
     | UnloadResult
@@ -311,6 +316,8 @@ FinalReply = (
     | TranslateResult
     | LanguagesDetected
 )
+
+WorkerMessage = Hello | Heartbeat | Goodbye | PartialReply | FinalReply
 
 _encoder = msgspec.msgpack.Encoder()
 _gateway_decoder: msgspec.msgpack.Decoder[GatewayMessage] = msgspec.msgpack.Decoder(GatewayMessage)

@@ -52,6 +52,8 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         audio_format="pcm_s16le_16k",
         options=ipc.TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
     ),
+    ipc.Transcribe(request_id="r5", model_id="m", work_class="bulk"),
+    ipc.Cancel(request_id="r5"),
     ipc.Shutdown(reason="test"),
     ipc.DetectLanguage(request_id="d1", texts=["bonjour"], candidates=["fr", "en"]),
     ipc.HelloRequest(reason="unknown to the gateway"),

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from protocol.wire.messages import Segment, TranscribeOptions, Word
+from worker.engines.stopping import StopCheck, Stopped
 
 # A temperature of 0 means "greedy, with faster-whisper's fallback ladder when decoding fails".
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -68,13 +69,22 @@ class WhisperEngine:
         self.transcribe(silence, TranscribeOptions(beam_size=1, best_of=1, language="en"))
 
     def transcribe(
-        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
+        self,
+        audio: npt.NDArray[np.float32],
+        options: TranscribeOptions,
+        should_stop: StopCheck | None = None,
     ) -> Transcription:
+        """Raises Stopped when `should_stop` says so between two segments (each next
+        segment is decoded only when asked for)."""
         started = time.perf_counter()
         segments_iter, info = self._model.transcribe(
             audio, **transcribe_kwargs(options, self.multilingual)
         )
-        segments = [_segment(s, options.word_timestamps) for s in segments_iter]
+        segments = []
+        for raw in segments_iter:
+            segments.append(_segment(raw, options.word_timestamps))
+            if should_stop is not None and should_stop():
+                raise Stopped
         return Transcription(
             text="".join(s.text for s in segments).strip(),
             language=str(info.language),

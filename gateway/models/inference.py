@@ -19,6 +19,7 @@ from protocol.wire.messages import (
     TranscribeResult,
     Translate,
     TranslateResult,
+    WorkClass,
 )
 
 
@@ -36,8 +37,10 @@ class InferenceService:
         sid: str | None = None,
         *,
         count: bool = True,
+        work_class: WorkClass | None = None,
     ) -> TranscribeResult:
-        """`sample_rate` is that of raw samples (a container says its own)."""
+        """`sample_rate` is that of raw samples (a container says its own); `work_class`
+        None: the worker judges it from the audio's length."""
         record = await self._models.ensure_loaded(model_id, sid)
         request_id = self._models.link.new_request_id()
         message = Transcribe(
@@ -46,6 +49,7 @@ class InferenceService:
             audio_format=encoding,
             sample_rate=sample_rate,
             options=options,
+            work_class=work_class,
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)

@@ -260,26 +260,27 @@ class ModelManager:
             kind=record.kind,
             source=self._source(entry),
             compute_type=compute_type,
-            cpu_threads=self._settings.worker_cpu_threads,
+            cpu_threads=self._settings.worker_tuning.cpu_threads,
             warmup=request.preload_cache,
             timeout_ms=self._settings.load_timeout_ms,
         )
 
-        def on_progress(progress: LoadProgress) -> None:
-            self.events.progress(record, progress, sid)
-
+        # The worker enforces the load timeout itself and discards a late model; the
+        # grace covers a worker stuck inside one blocking call. Progress keeps it alive.
+        stall_timeout_s = self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S
         try:
             async with self._slots.slot(worker.worker_id, request.priority):
                 self.events.started(record, self._estimate_load_ms(record, entry), required_mb, sid)
-                # The worker enforces the load timeout itself and discards a late model;
-                # the grace covers a worker stuck inside one blocking call.
-                reply = await self.link.request_until_stalled(
+                async with self.link.stream(
                     worker.worker_id,
                     message,
                     request_id=message.request_id,
-                    on_progress=on_progress,
-                    stall_timeout_s=self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S,
-                )
+                    stall_timeout_s=stall_timeout_s,
+                ) as stream:
+                    async for partial in stream:
+                        if isinstance(partial, LoadProgress):
+                            self.events.progress(record, partial, sid)
+                    reply = stream.final
             assert isinstance(reply, LoadResult)
         except TimeoutError:
             self._fail(record, sid, _timeout_error(record.model_id, self._settings))

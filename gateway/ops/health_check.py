@@ -121,6 +121,7 @@ class HealthChecker:
                     WHISPER_SAMPLE_RATE,
                     TranscribeOptions(beam_size=1, best_of=1),
                     count=False,
+                    work_class="interactive",  # a probe must not wait behind long files
                 )
                 elapsed = transcription.inference_ms
         except ServiceError as exc:

@@ -22,9 +22,9 @@ from gateway.hardware.machine_resources import measure_resources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.openapi import openapi_document
+from gateway.inference.calls import InferenceService
 from gateway.models.cache_keeper import CacheKeeper
 from gateway.models.cache_policy import CachePolicy
-from gateway.models.inference import InferenceService
 from gateway.models.load_events import LoadEvents
 from gateway.models.manager import ModelManager
 from gateway.models.restore import ModelRestorer

@@ -14,7 +14,7 @@ from gateway.catalog.language_pairs import LanguagePairIndex
 from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
-from gateway.models.inference import InferenceService
+from gateway.inference.calls import InferenceService
 from gateway.models.manager import ModelManager
 from gateway.ops.health_check import HealthChecker
 from gateway.sessions.service import SessionService

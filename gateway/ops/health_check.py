@@ -6,7 +6,7 @@ import math
 import struct
 
 from gateway.catalog.language_pairs import model_architecture
-from gateway.models.inference import InferenceService
+from gateway.inference.calls import InferenceService
 from gateway.models.manager import ModelManager
 from gateway.models.records import utc_now
 from gateway.workers.pool import WorkerPool, WorkerState

@@ -28,6 +28,7 @@ from gateway.models.cache_policy import CachePolicy
 from gateway.models.load_events import LoadEvents
 from gateway.models.manager import ModelManager
 from gateway.models.restore import ModelRestorer
+from gateway.ops.downloads import ModelDownloads
 from gateway.ops.health_check import HealthChecker
 from gateway.ops.startup_checks import check_defaults, check_preloads
 from gateway.routes import asr, events, health, models, openai_audio
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
+        downloads = ModelDownloads(settings, manager, hub)
         inference = InferenceService(manager)
         transcription = TranscriptionService(
             manager, inference, settings.default_asr_model, settings.result_cache_size
@@ -162,6 +164,7 @@ def create_app(settings: Settings) -> Starlette:
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
             openapi=openapi_document(),
+            downloads=downloads,
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb
@@ -187,6 +190,7 @@ def create_app(settings: Settings) -> Starlette:
             if preload:
                 preloading.cancel()
             await keeper.stop()
+            await downloads.stop()
             await control.stop()
             await supervisor.stop()
             await link.close()

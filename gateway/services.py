@@ -16,6 +16,7 @@ from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.inference.calls import InferenceService
 from gateway.models.manager import ModelManager
+from gateway.ops.downloads import ModelDownloads
 from gateway.ops.health_check import HealthChecker
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
@@ -48,6 +49,7 @@ class Services:
     translation: TranslationService
     openapi: dict[str, Any]
     resources: MachineResources
+    downloads: ModelDownloads
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -23,6 +23,7 @@ from protocol.errors import ErrorCode, ServiceError, failing_field
 from protocol.wire.messages import (
     Cancel,
     DetectLanguage,
+    DownloadModel,
     ErrorReply,
     GatewayMessage,
     Goodbye,
@@ -50,6 +51,7 @@ from worker.curve_client import CurveKeys, secure
 from worker.devices import supported_compute_types
 from worker.engines import language_id
 from worker.models.cache import ModelCache
+from worker.models.prefetch import prefetch
 from worker.outbox import Outbox
 from worker.scheduling.inference import InferenceQueues
 
@@ -182,6 +184,8 @@ class WorkerServer:
                 self._submit(message.request_id, self._load, message)
             case UnloadModel():
                 self._submit(message.request_id, self._unload, message)
+            case DownloadModel():
+                self._submit(message.request_id, prefetch, message, self._outbox.send)
             case Transcribe():
                 self._inference.transcribe(message, b"".join(payload))
             case DetectLanguage():

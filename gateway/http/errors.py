@@ -33,6 +33,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.QUEUE_FULL: 503,
     ErrorCode.WORKER_UNAVAILABLE: 503,
     ErrorCode.WORKER_NOT_FOUND: 404,
+    ErrorCode.WORKER_NOT_DRAINING: 409,
     ErrorCode.INTERNAL_ERROR: 500,
 }
 

@@ -18,6 +18,7 @@ from protocol.api.config import (
 )
 from protocol.api.health import ModelHealthCheckResponse
 from protocol.api.lifecycle import (
+    DownloadModelResponse,
     HealthzResponse,
     LoadModelRequest,
     LoadModelResponse,
@@ -62,6 +63,14 @@ OPERATIONS = [
         202,
     ),
     Operation("post", "/api/models/{model_id}/unload", "Unload a model", UnloadModelResponse),
+    Operation(
+        "post",
+        "/api/models/{model_id}/download",
+        "Download a model's files without loading them",
+        DownloadModelResponse,
+        None,
+        202,
+    ),
     Operation(
         "post", "/api/models/{model_id}/health-check", "Check a model", ModelHealthCheckResponse
     ),
@@ -111,6 +120,7 @@ OPERATIONS = [
     Operation("get", "/api/workers", "Workers", WorkerListResponse),
     Operation("get", "/api/workers/{worker_id}", "One worker", WorkerSummary),
     Operation("post", "/api/workers/{worker_id}/drain", "Drain a worker", WorkerSummary, None, 202),
+    Operation("post", "/api/workers/{worker_id}/resume", "End a drain", WorkerSummary),
     Operation(
         "post", "/api/workers/{worker_id}/restart", "Restart a worker", WorkerSummary, None, 202
     ),

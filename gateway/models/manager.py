@@ -96,7 +96,8 @@ class ModelManager:
     def statuses(self) -> list[ModelStatus]:
         ids = [e.model_id for e in self.catalog.asr_entries() + self.catalog.mt_entries()]
         ids += [i for i in self._records if i not in ids]  # local models that were used
-        return [self.record(model_id).to_status() for model_id in ids]
+        now = self.clock()
+        return [self.record(model_id).to_status(now) for model_id in ids]
 
     def cached_models(self) -> list[CachedModel]:
         """The loaded models as the cache policy sees them."""
@@ -129,7 +130,7 @@ class ModelManager:
             if self._settled(record):
                 return self._join(record, entry, sid)
             try:
-                worker = await self._worker_for(
+                worker = await self.worker_for(
                     entry, config.device or self._settings.default_device
                 )
                 if config.compute_type is not None:
@@ -144,7 +145,7 @@ class ModelManager:
             self._start_load(record, entry, worker, compute_type, required, request, sid)
         return self._response(record, entry, required)
 
-    async def _worker_for(self, entry: CatalogEntry, device: str) -> WorkerState:
+    async def worker_for(self, entry: CatalogEntry, device: str) -> WorkerState:
         """Placement's choice; when no worker is ready yet, wait for one through the pool."""
         choice = self._placement.choose_worker(entry, device, self._pool.workers(), self.clock())
         if isinstance(choice, WorkerWait):
@@ -258,7 +259,7 @@ class ModelManager:
             request_id=request_id,
             model_id=record.model_id,
             kind=record.kind,
-            source=self._source(entry),
+            source=self.source_for(entry),
             compute_type=compute_type,
             cpu_threads=self._settings.worker_tuning.cpu_threads,
             warmup=request.preload_cache,
@@ -296,7 +297,7 @@ class ModelManager:
         )
         self.events.completed(record, model, sid)
 
-    def _source(self, entry: CatalogEntry) -> ModelSource:
+    def source_for(self, entry: CatalogEntry) -> ModelSource:
         """The folder discovery found on this machine, else where to download from."""
         location = None if self._discovery is None else self._discovery.location(entry.model_id)
         if location is not None:

@@ -84,7 +84,9 @@ class ModelRecord:
             error_rate=round(self.stats.error_rate, 4),
         )
 
-    def to_status(self) -> ModelStatus:
+    def to_status(self, now: float | None = None) -> ModelStatus:
+        """`now` (the manager's monotonic clock) dates how long a loaded model has idled."""
+        idle = None if now is None or self.status != "loaded" else now - self.last_used
         return ModelStatus(
             model_id=self.model_id,
             status=self.status,
@@ -96,4 +98,5 @@ class ModelRecord:
             error_message=None if self.error is None else self.error.message,
             device=self.device,
             worker_id=self.worker_id,
+            idle_for_s=None if idle is None else round(max(idle, 0.0), 1),
         )

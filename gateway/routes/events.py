@@ -16,8 +16,14 @@ _CLOSE_TOO_SLOW = 1013
 
 async def event_stream(websocket: WebSocket) -> None:
     hub = services(websocket).events
-    await websocket.accept()
+    # Subscribed before the handshake completes: a client that connects, then asks for a
+    # load, sees every event of that load.
     subscription = hub.subscribe(websocket.query_params.get("sid"))
+    try:
+        await websocket.accept()
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
 
     async def forward() -> None:
         while True:

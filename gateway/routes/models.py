@@ -24,6 +24,14 @@ async def load_model(request: Request) -> Response:
     return json_response(answer, 200 if answer.status == "loaded" else 202)
 
 
+async def download_model(request: Request) -> Response:
+    """Fetch the files, load nothing: 200 when they are already here, else 202 and events."""
+    svc = services(request)
+    sid = request.query_params.get("session_id")
+    answer = await svc.downloads.start(request.path_params["model_id"], sid)
+    return json_response(answer, 200 if answer.status == "downloaded" else 202)
+
+
 async def unload_model(request: Request) -> Response:
     svc = services(request)
     answer = await svc.models.unload(request.path_params["model_id"])
@@ -50,5 +58,6 @@ routes = [
     Route("/api/models/status", models_status, methods=["GET"]),
     Route("/api/models/{model_id:path}/load", load_model, methods=["POST"]),
     Route("/api/models/{model_id:path}/unload", unload_model, methods=["POST"]),
+    Route("/api/models/{model_id:path}/download", download_model, methods=["POST"]),
     Route("/api/models/{model_id:path}/health-check", health_check, methods=["POST"]),
 ]

@@ -1,4 +1,5 @@
-"""Operator controls: list workers, drain one, restart one (gracefully or by force)."""
+"""Operator controls: list workers, drain one (and resume it), restart one (gracefully or
+by force)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ async def drain_worker(request: Request) -> Response:
     return json_response(_summary(svc, worker_id), 202)
 
 
+async def resume_worker(request: Request) -> Response:
+    svc = services(request)
+    worker_id = request.path_params["worker_id"]
+    svc.control.resume(worker_id)
+    return json_response(_summary(svc, worker_id))
+
+
 async def restart_worker(request: Request) -> Response:
     svc = services(request)
     worker_id = request.path_params["worker_id"]
@@ -59,5 +67,6 @@ routes = [
     Route("/api/workers", list_workers, methods=["GET"]),
     Route("/api/workers/{worker_id}", get_worker, methods=["GET"]),
     Route("/api/workers/{worker_id}/drain", drain_worker, methods=["POST"]),
+    Route("/api/workers/{worker_id}/resume", resume_worker, methods=["POST"]),
     Route("/api/workers/{worker_id}/restart", restart_worker, methods=["POST"]),
 ]

@@ -3,7 +3,8 @@
 - A silent worker is declared `hung`; a local one is killed and restarted by the
   supervisor, a remote one is `lost` (its own supervisor restarts it; when it reconnects
   it is re-admitted with its models).
-- `drain`: no new work for the worker; `worker.drained` once nothing is in flight.
+- `drain`: no new work for the worker; `worker.drained` (and `drained` in its summary)
+  once nothing is in flight; `resume` ends the drain.
 - `restart`: drain (up to LX_WORKER_DRAIN_TIMEOUT_MS unless forced), then restart; its
   models are loaded again when it is back. A remote worker is asked to exit.
 - `begin_shutdown`: after LX_SHUTDOWN_TIMEOUT_MS, fail what is still in flight.
@@ -41,6 +42,7 @@ class WorkerControl:
             pool, settings.heartbeat_timeout_s, settings.worker_ready_timeout_s, self.on_silent
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._drains: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -73,7 +75,23 @@ class WorkerControl:
             raise _not_running(worker)
         if worker.state != "draining":
             self._pool.mark_draining(worker_id)
-            self._spawn(self._announce_drained(worker_id), f"drain {worker_id}")
+            self._drains[worker_id] = self._spawn(
+                self._announce_drained(worker_id), f"drain {worker_id}"
+            )
+        return worker
+
+    def resume(self, worker_id: str) -> WorkerState:
+        """End a drain: the worker takes new work again."""
+        worker = self._pool.require(worker_id)
+        restarting = self._tasks.get(worker_id)
+        if restarting is not None and not restarting.done():
+            raise _not_draining(worker, "it is draining to restart; resume does not cancel that")
+        if worker.state != "draining":
+            raise _not_draining(worker, f"it is {worker.state}")
+        waiting = self._drains.pop(worker_id, None)
+        if waiting is not None:
+            waiting.cancel()
+        self._pool.mark_resumed(worker_id, "drain ended by an operator")
         return worker
 
     def restart(self, worker_id: str, force: bool) -> WorkerState:
@@ -108,9 +126,7 @@ class WorkerControl:
 
     async def _announce_drained(self, worker_id: str) -> None:
         await self._wait_drained(worker_id, None)
-        worker = self._pool.get(worker_id)
-        if worker is not None and worker.state == "draining":
-            self._pool.announce("worker.drained", worker)
+        self._pool.mark_drained(worker_id)
 
     async def _wait_drained(self, worker_id: str, timeout_s: float | None) -> bool:
         try:
@@ -134,15 +150,24 @@ class WorkerControl:
         if failed:
             log.warning("failed %d request(s) still in flight at shutdown", failed)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
 
 def _not_running(worker: WorkerState) -> ServiceError:
     return ServiceError(
         ErrorCode.WORKER_UNAVAILABLE,
         f"Worker {worker.worker_id} is {worker.state}: it has no work to drain.",
+        {"worker_id": worker.worker_id, "state": worker.state},
+    )
+
+
+def _not_draining(worker: WorkerState, why: str) -> ServiceError:
+    return ServiceError(
+        ErrorCode.WORKER_NOT_DRAINING,
+        f"Worker {worker.worker_id} is not draining: {why}.",
         {"worker_id": worker.worker_id, "state": worker.state},
     )

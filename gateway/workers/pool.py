@@ -69,6 +69,8 @@ class WorkerState:
     # What its latest hello said it holds: a reconnecting worker keeps its models.
     reported: list[LoadedModel] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Its drain has finished (nothing in flight); cleared by any change of state.
+    drained: bool = False
 
     def summary(self, now: float, in_flight: int) -> WorkerSummary:
         age = None if self.last_heartbeat is None else round((now - self.last_heartbeat) * 1000)
@@ -87,6 +89,7 @@ class WorkerState:
             in_flight=in_flight,
             models=sorted(self.models),
             memory=None if self.memory is None else _api_memory(self.memory),
+            drained=self.drained,
         )
 
 
@@ -252,12 +255,26 @@ class WorkerPool:
         if worker is not None and worker.state in ("ready", "busy"):
             self._set_state(worker, "draining")
 
+    def mark_drained(self, worker_id: str) -> None:
+        """A drain has finished: nothing is in flight on the worker any more."""
+        worker = self._workers.get(worker_id)
+        if worker is not None and worker.state == "draining" and not worker.drained:
+            worker.drained = True
+            self.announce("worker.drained", worker)
+
+    def mark_resumed(self, worker_id: str, reason: str) -> None:
+        """An operator ended a drain: the worker takes new work again."""
+        worker = self._workers.get(worker_id)
+        if worker is not None and worker.state == "draining":
+            self._set_state(worker, "ready", reason)
+
     def announce(self, name: EventName, worker: WorkerState, reason: str = "") -> None:
         """Publish a worker event that is not a state change (`worker.drained`)."""
         self._publish(name, worker, reason)
 
     def _set_state(self, worker: WorkerState, state: WorkerStateName, reason: str = "") -> None:
         worker.state = state
+        worker.drained = False
         worker.state_since = self.clock()
         # Only a worker that takes new work wakes those waiting for one.
         if state in ("ready", "busy"):

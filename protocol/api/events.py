@@ -62,6 +62,39 @@ class ModelLoadFailed(_EventData):
     details: dict[str, Any] | None = None
 
 
+class ModelDownloadStarted(_EventData):
+    """`POST /api/models/{id}/download` began fetching files (no load follows)."""
+
+    model_id: str
+    repo_id: str
+    worker_id: str
+    size_mb: float | None = None  # the catalog's figure; progress events carry the true total
+
+
+class ModelDownloadProgress(_EventData):
+    model_id: str
+    progress: float  # percent of `total_bytes`
+    downloaded_bytes: int
+    total_bytes: int
+
+
+class ModelDownloadCompleted(_EventData):
+    model_id: str
+    path: str
+    download_time_ms: float
+    downloaded_bytes: int = 0
+    total_bytes: int = 0
+    worker_id: str = ""
+
+
+class ModelDownloadFailed(_EventData):
+    model_id: str
+    error_code: str
+    error_message: str
+    suggestions: list[str]
+    details: dict[str, Any] | None = None
+
+
 class ModelUnloaded(_EventData):
     model_id: str
     memory_freed_mb: float
@@ -95,6 +128,10 @@ EventName = Literal[
     "model.load.progress",
     "model.load.completed",
     "model.load.failed",
+    "model.download.started",
+    "model.download.progress",
+    "model.download.completed",
+    "model.download.failed",
     "model.unloaded",
     "model.evicted",
     "worker.ready",

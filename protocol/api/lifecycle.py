@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from protocol.api.catalog import LocationKind
 from protocol.vocabulary import ComputeType
 
 ModelState = Literal["not_loaded", "loading", "loaded", "error", "unloading"]
@@ -33,6 +34,20 @@ class LoadModelResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     estimated_load_time_ms: float | None = None
     device: str | None = None
     worker_id: str | None = None
+
+
+class DownloadModelResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`POST /api/models/{id}/download`: 200 `downloaded` when the files are already on this
+    machine (`location`, `path`), else 202 `downloading` and `model.download.*` events."""
+
+    model_id: str
+    status: Literal["downloaded", "downloading"]
+    repo_id: str | None = None
+    location: LocationKind | None = None
+    path: str | None = None
+    size_on_disk_mb: float | None = None
+    size_mb: float | None = None  # the catalog's figure for what a download fetches
+    worker_id: str | None = None  # the worker that downloads it (the one that would load it)
 
 
 class UnloadModelResponse(msgspec.Struct, kw_only=True):
@@ -67,6 +82,8 @@ class ModelStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
     error_message: str | None = None
     device: str | None = None
     worker_id: str | None = None
+    # Appended: seconds since the loaded model last served a request (or since it loaded).
+    idle_for_s: float | None = None
 
 
 class SystemResources(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -124,6 +141,8 @@ class WorkerSummary(msgspec.Struct, kw_only=True):
     in_flight: int = 0
     models: list[str] = msgspec.field(default_factory=list)
     memory: WorkerMemory | None = None
+    # A drain that has finished: `draining` with nothing left in flight (resume ends it).
+    drained: bool = False
 
 
 class WorkerListResponse(msgspec.Struct, kw_only=True):

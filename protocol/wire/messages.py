@@ -176,6 +176,15 @@ class Cancel(_Message):
     request_id: str
 
 
+class DownloadModel(_Message):
+    """Fetch a model's files into this host's cache without loading them: byte progress
+    comes as LoadProgress (stage `downloading`), then a DownloadResult."""
+
+    request_id: str
+    model_id: str
+    source: ModelSource
+
+
 GatewayMessage = (
     LoadModel
     | UnloadModel
@@ -186,6 +195,7 @@ GatewayMessage = (
     | HelloRequest
     | DetectLanguage
     | Cancel
+    | DownloadModel
 )
 
 
@@ -290,6 +300,16 @@ class LanguagesDetected(_Message):
     languages: list[DetectedLanguage]  # one per text, in order
 
 
+class DownloadResult(_Message):
+    request_id: str
+    model_id: str
+    path: str  # the model's folder on the worker's host
+    # Bytes of the repository on disk when it ended, by its listing, and the listing's
+    # total; both 0 when the files were already there and no listing was read.
+    downloaded_bytes: int = 0
+    total_bytes: int = 0
+
+
 # What a request hears before its final reply, in order. Adding a kind of partial reply
 # (live captions) is one more member here.
 PartialReply = LoadProgress
@@ -303,6 +323,7 @@ FinalReply = (
     | ErrorReply
     | TranslateResult
     | LanguagesDetected
+    | DownloadResult
 )
 
 WorkerMessage = Hello | Heartbeat | Goodbye | PartialReply | FinalReply

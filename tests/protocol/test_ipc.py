@@ -61,6 +61,11 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
     ipc.Shutdown(reason="test"),
     ipc.DetectLanguage(request_id="d1", texts=["bonjour"], candidates=["fr", "en"]),
     ipc.HelloRequest(reason="unknown to the gateway"),
+    ipc.DownloadModel(
+        request_id="p1",
+        model_id="openai/whisper-base",
+        source=ipc.ModelSource(repo_id="Systran/faster-whisper-base"),
+    ),
     ipc.Translate(
         request_id="r6",
         model_id="facebook/nllb-200-distilled-600M",
@@ -97,6 +102,9 @@ FROM_WORKER: list[ipc.WorkerMessage] = [
     ),
     ipc.LoadResult(request_id="r1", model=MODEL),
     ipc.UnloadResult(request_id="r2", model_id="m", memory_freed_mb=99.0),
+    ipc.DownloadResult(
+        request_id="p1", model_id="m", path="/cache/m", downloaded_bytes=250, total_bytes=250
+    ),
     ipc.StatusReply(request_id="r3", models=[MODEL], memory=MEMORY),
     ipc.TranscribeResult(
         request_id="r4",

@@ -62,6 +62,12 @@ class ModelLoadFailed(_EventData):
     details: dict[str, Any] | None = None
 
 
+# A download without a load (`POST /api/models/{id}/download`) has its own family,
+# `model.download.started/progress/completed/failed`, so that a client following loads never
+# takes a download for a load under way. The bytes a load itself downloads stay on
+# `model.load.progress` (stage `downloading`).
+
+
 class ModelDownloadStarted(_EventData):
     """`POST /api/models/{id}/download` began fetching files (no load follows)."""
 

@@ -174,3 +174,24 @@ def test_monitor_finds_silent_workers_and_starts_that_never_said_hello(
     assert sorted(w.worker_id for w, _ in monitor.silent()) == ["quiet", "stuck"]
     why = dict((w.worker_id, why) for w, why in monitor.silent())["quiet"]
     assert "no heartbeat" in why
+
+
+def test_a_finished_drain_says_so_until_the_worker_is_resumed(
+    pool: WorkerPool, hub: EventHub
+) -> None:
+    pool.handle("cpu", _hello("cpu"))
+    seen = hub.subscribe()
+    pool.mark_drained("cpu")  # not draining: nothing to say
+    assert not pool.summaries()[0].drained
+    pool.mark_draining("cpu")
+    assert not pool.summaries()[0].drained  # still has work in flight, as far as it knows
+    pool.mark_drained("cpu")
+    pool.mark_drained("cpu")  # said once
+    assert pool.summaries()[0].drained and pool.refusal("cpu") is not None
+    pool.mark_resumed("cpu", "drain ended by an operator")
+    worker = pool.require("cpu")
+    assert worker.state == "ready" and worker.ready.is_set() and not worker.drained
+    assert pool.refusal("cpu") is None
+    assert _events(seen) == ["worker.draining", "worker.drained", "worker.ready"]
+    pool.mark_resumed("cpu", "again")  # not draining: no change, no event
+    assert _events(seen) == []

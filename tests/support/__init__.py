@@ -11,6 +11,7 @@ itself, except the `test_*.py` modules that check these helpers.
   references; the same speech encoded in other container formats.
 - `wer`: word error rate for transcripts; `envelope`: the contract's error envelope;
   `fake_hub`: a fake Hugging Face hub on loopback for the download tests.
+- `cli`: `loquilex-models` run as a subprocess, its exit code and output.
 
 The supervision tests' own harness (short timeouts, kept logs) stays in tests/supervision.
 """

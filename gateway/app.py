@@ -30,6 +30,7 @@ from gateway.models.manager import ModelManager
 from gateway.models.restore import ModelRestorer
 from gateway.ops.health_check import HealthChecker
 from gateway.ops.startup_checks import check_defaults, check_preloads
+from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
 from gateway.routes import sessions as sessions_routes
@@ -142,6 +143,8 @@ def create_app(settings: Settings) -> Starlette:
             settings.max_text_chars,
             settings.result_cache_size,
         )
+        monitor = SystemMonitor([hub_cache, *settings.model_dirs])
+        await monitor.sample()  # the first figures, before any request reads them
         app.state.services = Services(
             settings=settings,
             catalog=manager.catalog,
@@ -152,7 +155,7 @@ def create_app(settings: Settings) -> Starlette:
             supervisor=supervisor,
             control=control,
             models=manager,
-            monitor=SystemMonitor([hub_cache, *settings.model_dirs]),
+            monitor=monitor,
             discovery=discovery,
             resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
@@ -162,6 +165,7 @@ def create_app(settings: Settings) -> Starlette:
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
             openapi=openapi_document(),
+            status=StatusSnapshot(manager, monitor),
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb
@@ -176,6 +180,7 @@ def create_app(settings: Settings) -> Starlette:
         supervisor.start(devices)
         control.start()
         keeper.start()
+        monitor.start()
         popular = [u.model_id for u in store.usage.most_used(settings.max_models_loaded)]
         preload = [*settings.preload_models, *(popular if settings.preload_popular_models else [])]
         if preload:
@@ -187,6 +192,7 @@ def create_app(settings: Settings) -> Starlette:
             if preload:
                 preloading.cancel()
             await keeper.stop()
+            await monitor.stop()
             await control.stop()
             await supervisor.stop()
             await link.close()

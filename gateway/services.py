@@ -17,6 +17,7 @@ from gateway.hardware.system_resources import SystemMonitor
 from gateway.inference.calls import InferenceService
 from gateway.models.manager import ModelManager
 from gateway.ops.health_check import HealthChecker
+from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.transcription.service import TranscriptionService
@@ -48,6 +49,7 @@ class Services:
     translation: TranslationService
     openapi: dict[str, Any]
     resources: MachineResources
+    status: StatusSnapshot
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from gateway.catalog import load_catalog
 from gateway.catalog.discovery import ModelDiscovery, default_hub_cache_dir
@@ -23,6 +24,8 @@ from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.openapi import openapi_document
 from gateway.inference.calls import InferenceService
+from gateway.metrics.http_requests import RequestMetrics
+from gateway.metrics.registry import Metrics
 from gateway.models.cache_keeper import CacheKeeper
 from gateway.models.cache_policy import CachePolicy
 from gateway.models.load_events import LoadEvents
@@ -33,6 +36,7 @@ from gateway.ops.startup_checks import check_defaults, check_preloads
 from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
+from gateway.routes import metrics as metrics_routes
 from gateway.routes import sessions as sessions_routes
 from gateway.routes import translate as translate_routes
 from gateway.routes import workers as worker_routes
@@ -101,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
     )
 
     check_preloads(settings, set(catalog.ids()))
+    metrics = Metrics()  # per app: tests build several in one process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -132,7 +137,8 @@ def create_app(settings: Settings) -> Starlette:
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
-        inference = InferenceService(manager)
+        metrics.watch(manager, pool, link.pending_for, hub)
+        inference = InferenceService(manager, metrics.inference)
         transcription = TranscriptionService(
             manager, inference, settings.default_asr_model, settings.result_cache_size
         )
@@ -165,6 +171,7 @@ def create_app(settings: Settings) -> Starlette:
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
             openapi=openapi_document(),
+            metrics=metrics,
             status=StatusSnapshot(manager, monitor),
         )
         keeper = CacheKeeper(
@@ -210,7 +217,10 @@ def create_app(settings: Settings) -> Starlette:
             *events.routes,
             *worker_routes.routes,
             *openai_audio.routes,
+            *metrics_routes.routes,
         ],
+        # Outermost of the app's middleware, so every answer is counted.
+        middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

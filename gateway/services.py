@@ -15,6 +15,7 @@ from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.inference.calls import InferenceService
+from gateway.metrics.registry import Metrics
 from gateway.models.manager import ModelManager
 from gateway.ops.health_check import HealthChecker
 from gateway.ops.status_snapshot import StatusSnapshot
@@ -49,6 +50,7 @@ class Services:
     translation: TranslationService
     openapi: dict[str, Any]
     resources: MachineResources
+    metrics: Metrics
     status: StatusSnapshot
 
 

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from gateway.catalog import load_catalog
 from gateway.catalog.discovery import ModelDiscovery, default_hub_cache_dir
@@ -23,6 +24,8 @@ from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.openapi import openapi_document
 from gateway.inference.calls import InferenceService
+from gateway.metrics.http_requests import RequestMetrics
+from gateway.metrics.registry import Metrics
 from gateway.models.cache_keeper import CacheKeeper
 from gateway.models.cache_policy import CachePolicy
 from gateway.models.load_events import LoadEvents
@@ -31,8 +34,10 @@ from gateway.models.restore import ModelRestorer
 from gateway.ops.downloads import ModelDownloads
 from gateway.ops.health_check import HealthChecker
 from gateway.ops.startup_checks import check_defaults, check_preloads
+from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
+from gateway.routes import metrics as metrics_routes
 from gateway.routes import sessions as sessions_routes
 from gateway.routes import translate as translate_routes
 from gateway.routes import workers as worker_routes
@@ -101,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
     )
 
     check_preloads(settings, set(catalog.ids()))
+    metrics = Metrics()  # per app: tests build several in one process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -132,8 +138,9 @@ def create_app(settings: Settings) -> Starlette:
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
+        metrics.watch(manager, pool, link.pending_for, hub)
         downloads = ModelDownloads(settings, manager, hub)
-        inference = InferenceService(manager)
+        inference = InferenceService(manager, metrics.inference)
         transcription = TranscriptionService(
             manager, inference, settings.default_asr_model, settings.result_cache_size
         )
@@ -144,6 +151,8 @@ def create_app(settings: Settings) -> Starlette:
             settings.max_text_chars,
             settings.result_cache_size,
         )
+        monitor = SystemMonitor([hub_cache, *settings.model_dirs])
+        await monitor.sample()  # the first figures, before any request reads them
         app.state.services = Services(
             settings=settings,
             catalog=manager.catalog,
@@ -154,7 +163,7 @@ def create_app(settings: Settings) -> Starlette:
             supervisor=supervisor,
             control=control,
             models=manager,
-            monitor=SystemMonitor([hub_cache, *settings.model_dirs]),
+            monitor=monitor,
             discovery=discovery,
             resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
@@ -164,6 +173,8 @@ def create_app(settings: Settings) -> Starlette:
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
             openapi=openapi_document(),
+            metrics=metrics,
+            status=StatusSnapshot(manager, monitor),
             downloads=downloads,
         )
         keeper = CacheKeeper(
@@ -179,6 +190,7 @@ def create_app(settings: Settings) -> Starlette:
         supervisor.start(devices)
         control.start()
         keeper.start()
+        monitor.start()
         popular = [u.model_id for u in store.usage.most_used(settings.max_models_loaded)]
         preload = [*settings.preload_models, *(popular if settings.preload_popular_models else [])]
         if preload:
@@ -191,6 +203,7 @@ def create_app(settings: Settings) -> Starlette:
                 preloading.cancel()
             await keeper.stop()
             await downloads.stop()
+            await monitor.stop()
             await control.stop()
             await supervisor.stop()
             await link.close()
@@ -208,7 +221,10 @@ def create_app(settings: Settings) -> Starlette:
             *events.routes,
             *worker_routes.routes,
             *openai_audio.routes,
+            *metrics_routes.routes,
         ],
+        # Outermost of the app's middleware, so every answer is counted.
+        middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

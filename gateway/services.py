@@ -15,9 +15,11 @@ from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.inference.calls import InferenceService
+from gateway.metrics.registry import Metrics
 from gateway.models.manager import ModelManager
 from gateway.ops.downloads import ModelDownloads
 from gateway.ops.health_check import HealthChecker
+from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.transcription.service import TranscriptionService
@@ -49,6 +51,8 @@ class Services:
     translation: TranslationService
     openapi: dict[str, Any]
     resources: MachineResources
+    metrics: Metrics
+    status: StatusSnapshot
     downloads: ModelDownloads
 
 

@@ -139,6 +139,7 @@ class WorkerServer:
                 seq=self._heartbeat_seq,
                 memory=memory.memory_info(self.config.device),
                 in_flight=self._cache.in_flight(),
+                queues=self._inference.depths(),
             )
         )
 

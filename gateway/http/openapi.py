@@ -43,6 +43,7 @@ class Operation:
     response: type
     request: type | str | None = None
     status: int = 200
+    media_type: str = "application/json"  # of the success response
 
 
 OPERATIONS = [
@@ -125,6 +126,7 @@ OPERATIONS = [
         "post", "/api/workers/{worker_id}/restart", "Restart a worker", WorkerSummary, None, 202
     ),
     Operation("get", "/healthz", "Gateway and worker liveness", HealthzResponse),
+    Operation("get", "/metrics", "Prometheus metrics", str, media_type="text/plain; version=0.0.4"),
 ]
 
 
@@ -151,7 +153,7 @@ def _operation(op: Operation, by_type: dict[type, Any]) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": by_type[ErrorBody]}}}
     success: dict[str, Any] = {"description": "OK"}
     if op.response is not type(None):
-        success["content"] = {"application/json": {"schema": by_type[op.response]}}
+        success["content"] = {op.media_type: {"schema": by_type[op.response]}}
     document: dict[str, Any] = {
         "summary": op.summary,
         "responses": {str(op.status): success, "4XX": {"description": "Error", **error}},

@@ -20,7 +20,7 @@ from gateway.models.load_events import LoadEvents
 from gateway.models.load_slots import LoadSlots
 from gateway.models.memory_estimate import MemoryEstimator, effective_compute_type
 from gateway.models.placement import Placement, WorkerWait, check_compute_type
-from gateway.models.records import ModelRecord, utc_now
+from gateway.models.records import ModelRecord, Revision, utc_now
 from gateway.models.suggestions import suggestions_for
 from gateway.models.worker_calls import ModelLink, refresh_memory
 from gateway.settings import Settings
@@ -71,6 +71,8 @@ class ModelManager:
         self._discovery = known.discovery
         self.estimator = MemoryEstimator()
         self._records: dict[str, ModelRecord] = {}
+        # Grows with every change to what statuses() shows (see records.Revision).
+        self.revision = Revision()
         self._slots = LoadSlots()
         self._placement = Placement(
             catalog, self.estimator, policy, settings.worker_memory_limit_mb
@@ -86,8 +88,10 @@ class ModelManager:
     def record(self, model_id: str) -> ModelRecord:
         record = self._records.get(model_id)
         if record is None:
-            record = ModelRecord(model_id=model_id, kind=self.entry(model_id).kind)
+            kind = self.entry(model_id).kind
+            record = ModelRecord(model_id=model_id, kind=kind, revision=self.revision)
             self._records[model_id] = record
+            self.revision.bump()  # one more model in the list (a local one)
         return record
 
     def records(self) -> list[ModelRecord]:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from gateway.http.io import decode_json, json_response, read_body
 from gateway.services import services
-from protocol.api.lifecycle import LoadModelRequest, ModelsStatusResponse
+from protocol.api.lifecycle import LoadModelRequest
 from protocol.errors import ErrorCode
 
 _JSON_LIMIT = 64 * 1024
@@ -39,14 +39,8 @@ async def unload_model(request: Request) -> Response:
 
 
 async def models_status(request: Request) -> Response:
-    svc = services(request)
-    statuses = svc.models.statuses()
-    body = ModelsStatusResponse(
-        asr_models=[s for s in statuses if svc.models.record(s.model_id).kind == "asr"],
-        mt_models=[s for s in statuses if svc.models.record(s.model_id).kind == "mt"],
-        system_resources=await svc.monitor.snapshot(),
-    )
-    return json_response(body)
+    # Encoded once per change, not per request (gateway/ops/status_snapshot.py).
+    return Response(services(request).status.body(), media_type="application/json")
 
 
 async def health_check(request: Request) -> Response:

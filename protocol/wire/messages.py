@@ -214,11 +214,21 @@ class Hello(_Message):
     models: list[LoadedModel] = msgspec.field(default_factory=list)
 
 
+class LaneDepth(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Requests of one model and class of work waiting in a worker (not yet running)."""
+
+    model_id: str
+    work_class: str
+    queued: int = 0
+
+
 class Heartbeat(_Message):
     worker_id: str
     seq: int
     memory: MemoryInfo
     in_flight: int = 0
+    # Every lane the worker has (an emptied lane stays, at 0), for the gateway's metrics.
+    queues: list[LaneDepth] = msgspec.field(default_factory=list)
 
 
 class LoadProgress(_Message):

@@ -35,6 +35,7 @@ from protocol.errors import ErrorCode, ServiceError
 from protocol.vocabulary import ModelKind
 from protocol.wire.messages import (
     ErrorReply,
+    LaneDepth,
     Transcribe,
     Translate,
     TranslateResult,
@@ -138,6 +139,9 @@ class InferenceQueues:
             request.model_id, "asr", pending, policy, self._run_transcription, work_class
         ):
             self._forget(rid)
+
+    def depths(self) -> list[LaneDepth]:
+        return self._queues.depths()
 
     def cancel(self, request_id: str) -> None:
         """The gateway no longer waits for this request (the module docstring says how)."""

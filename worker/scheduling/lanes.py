@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.errors import ErrorCode, ServiceError
+from protocol.wire.messages import LaneDepth
 from worker.scheduling.batcher import Pending
 from worker.scheduling.priorities import Lane, next_due_in, start_batches
 from worker.scheduling.throughput import ServiceRate
@@ -115,6 +116,15 @@ class RequestQueues:
                 for name, lane in model.lanes.items()
                 if work_class is None or name == work_class
             )
+
+    def depths(self) -> list[LaneDepth]:
+        """Every lane's waiting requests (what heartbeats report for the gateway's metrics)."""
+        with self._cond:
+            return [
+                LaneDepth(model_id=model_id, work_class=name, queued=len(lane.queue))
+                for model_id, model in self._models.items()
+                for name, lane in model.lanes.items()
+            ]
 
     def cancel(self, request_id: str) -> bool:
         """Take a request that has not started out of its lane; False if none waits."""

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
@@ -105,6 +105,35 @@ def _after_close(
         {"model_id": model_id},
         [f"Ask again in a while: `loquilex-models models show {model_id}` says where it is"],
     )
+
+
+class EventSource(Protocol):
+    def recv(self, timeout: float | None = None) -> str | bytes: ...
+
+
+def with_event_suggestions(
+    failure: ServiceFailure,
+    events: EventSource,
+    model_id: str,
+    family: Family,
+    grace_s: float = 0.5,
+) -> ServiceFailure:
+    """A request refused at once (an HTTP error) also went out as its failed event, with
+    the suggestions the HTTP error lacks: take them from it if it comes within `grace_s`."""
+    if failure.suggestions:
+        return failure
+    deadline = time.monotonic() + grace_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = json.loads(events.recv(timeout=left))
+            outcome_of(event, model_id, family)
+        except ServiceFailure as announced:
+            if announced.code == failure.code:
+                failure.suggestions = announced.suggestions
+            return failure
+        except (TimeoutError, ConnectionClosed):
+            return failure
+    return failure
 
 
 def load_check(get: Callable[[str], Any], model_id: str) -> Check:

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli.client import GatewayClient, ServiceFailure, new_session_id
-from gateway.cli.follow import DOWNLOAD, LOAD, Family, follow, load_check
+from gateway.cli.follow import (
+    DOWNLOAD,
+    LOAD,
+    Family,
+    follow,
+    load_check,
+    with_event_suggestions,
+)
 from gateway.cli.output import Output
 from gateway.cli.progress import progress_for
 from gateway.cli.remote import DEFAULT_URL, Json, Token, Url, connected
@@ -173,9 +180,12 @@ def _ask_and_follow(
     (the answer, None) when it was done at once (200)."""
     sid = new_session_id()
     with client.events(sid) as events:
-        code, answer = client.call(
-            "POST", _path(model_id, action), body=body, params={"session_id": sid}
-        )
+        try:
+            code, answer = client.call(
+                "POST", _path(model_id, action), body=body, params={"session_id": sid}
+            )
+        except ServiceFailure as failure:
+            raise with_event_suggestions(failure, events, model_id, family) from None
         if code == 200:
             return answer, None
         show = None if out.as_json else progress_for(out.err, f"{family.what} {model_id}")

@@ -4,15 +4,23 @@ rows, error reports, the human figures; no gateway, no process."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
 from rich.console import Console
 
 from gateway.cli.client import ServiceFailure, failure_from
-from gateway.cli.follow import DOWNLOAD, LOAD, outcome_of
+from gateway.cli.follow import DOWNLOAD, LOAD, outcome_of, with_event_suggestions
 from gateway.cli.output import error_lines
-from gateway.cli.progress import LineProgress, ProgressView, bar, progress_line, view_of
+from gateway.cli.progress import (
+    LineProgress,
+    LiveProgress,
+    ProgressView,
+    bar,
+    progress_line,
+    view_of,
+)
 from gateway.cli.tables import (
     STATUS_HEADERS,
     catalog_rows,
@@ -253,3 +261,45 @@ def test_human_bytes(count: int, text: str) -> None:
 )
 def test_human_duration(seconds: float | None, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+class _Frames:
+    """Stands in for the event stream: these frames, then silence."""
+
+    def __init__(self, *events: dict[str, Any]) -> None:
+        self._frames = [json.dumps(e) for e in events]
+
+    def recv(self, timeout: float | None = None) -> str:
+        if not self._frames:
+            raise TimeoutError
+        return self._frames.pop(0)
+
+
+def test_a_refusal_takes_its_suggestions_from_the_failed_event() -> None:
+    refused = ServiceFailure("INSUFFICIENT_MEMORY", "no room", {"required_mb": 900})
+    announced = _event(
+        "model.load.failed",
+        error_code="INSUFFICIENT_MEMORY",
+        error_message="no room",
+        suggestions=["Use CPU instead of GPU", "Unload idle models first"],
+    )
+    other = _event("model.load.progress", stage="resolving", progress=5.0)
+    found = with_event_suggestions(refused, _Frames(other, announced), MODEL, LOAD, grace_s=1.0)
+    assert found.suggestions == ["Use CPU instead of GPU", "Unload idle models first"]
+    assert found.details == {"required_mb": 900}
+
+    silent = ServiceFailure("MODEL_NOT_FOUND", "unknown")
+    assert with_event_suggestions(silent, _Frames(), MODEL, LOAD, grace_s=1.0).suggestions == []
+
+
+def test_the_live_bar_draws_stage_and_bytes_on_a_terminal() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    live = LiveProgress(console, f"load {MODEL}")
+    for event in LOAD_EVENTS[:6]:
+        view = view_of(event)
+        assert view is not None
+        live.show(view)
+    live.close()
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert f"load {MODEL}" in text and "downloading" in text
+    assert "150 B / 1.0 kB" in text  # the last bytes shown, beside the bar

@@ -97,6 +97,17 @@ def test_an_unknown_model_fails_with_its_code_and_alternatives(gateway: GatewayP
     assert MODEL in error["details"]["suggested_alternatives"]
 
 
+def test_a_load_refused_at_once_still_comes_with_suggestions(gateway: GatewayProcess) -> None:
+    # No GPU worker here: refused before the load starts, its suggestions in the event.
+    # (A model not loaded: a load of a loaded one joins it, whatever device it names.)
+    answer = run_cli(
+        "models", "load", "openai/whisper-base", "--device", "cuda:0", url=gateway.base_url
+    )
+    assert answer.returncode == 1
+    assert "error UNSUPPORTED_DEVICE" in answer.stderr
+    assert "Use device 'auto' to let the service place the model" in answer.stderr
+
+
 def test_pull_offline_of_a_missing_model_is_download_required(gateway: GatewayProcess) -> None:
     pulled = run_cli("models", "pull", "openai/whisper-base", url=gateway.base_url)
     assert pulled.returncode == 1

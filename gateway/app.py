@@ -22,6 +22,7 @@ from gateway.hardware.devices import detect_devices
 from gateway.hardware.machine_resources import measure_resources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
+from gateway.http.middleware import access_middleware
 from gateway.http.openapi import openapi_document
 from gateway.inference.calls import InferenceService
 from gateway.metrics.http_requests import RequestMetrics
@@ -222,5 +223,6 @@ def create_app(settings: Settings) -> Starlette:
         # Outermost of the app's middleware, so every answer is counted.
         middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=access_middleware(settings),
         lifespan=lifespan,
     )

@@ -37,6 +37,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.WORKER_UNAVAILABLE: 503,
     ErrorCode.WORKER_NOT_FOUND: 404,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.ORIGIN_NOT_ALLOWED: 403,
+    ErrorCode.HOST_NOT_ALLOWED: 421,
 }
 
 

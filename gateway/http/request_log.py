@@ -44,10 +44,11 @@ class RequestLog:
             return
         request_id = request_id_of(Headers(scope=scope).get(REQUEST_ID_HEADER))
         status = 0
+        close_code: int | None = None  # how the gateway closed an accepted WebSocket
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, close_code
             kind = message["type"]
             if kind in ("http.response.start", "websocket.http.response.start"):
                 status = int(message["status"])
@@ -56,8 +57,10 @@ class RequestLog:
             elif kind == "websocket.accept":
                 status = 101
                 message = {**message, "headers": [*message.get("headers", []), _header(request_id)]}
-            elif kind == "websocket.close" and status == 0:
-                status = 403  # closed before the upgrade: the server answers 403
+            elif kind == "websocket.close":
+                # Before the upgrade the server answers 403; after it, the code says why.
+                close_code = int(message.get("code", 1000)) if status == 101 else None
+                status = status or 403
             await send(message)
 
         token = REQUEST_ID.set(request_id)
@@ -67,19 +70,30 @@ class RequestLog:
             status = status or 500
             raise
         finally:
-            self._log(scope, status, (time.perf_counter() - started) * 1000, request_id)
+            duration_ms = (time.perf_counter() - started) * 1000
+            self._log(scope, status, duration_ms, request_id, close_code)
             REQUEST_ID.reset(token)
 
-    def _log(self, scope: Scope, status: int, duration_ms: float, request_id: str) -> None:
+    def _log(
+        self,
+        scope: Scope,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        close_code: int | None,
+    ) -> None:
         method = "WS" if scope["type"] == "websocket" else scope["method"]
         peer = scope.get("client")
+        closed = {} if close_code is None else {"close_code": close_code}
         log.info(
-            "%s %s %d %.1f ms",
+            "%s %s %d %.1f ms%s",
             method,
             scope["path"],
             status,
             duration_ms,
+            "" if close_code is None else f" (closed {close_code})",
             extra={
+                **closed,
                 "method": method,
                 "path": scope["path"],
                 "status": status,

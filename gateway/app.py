@@ -220,9 +220,12 @@ def create_app(settings: Settings) -> Starlette:
             *openai_audio.routes,
             *metrics_routes.routes,
         ],
-        # Outermost of the app's middleware, so every answer is counted.
-        middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
+        # Metrics outermost of the app's middleware, so every answer is counted (refusals by
+        # the access guards too); then request ids and the guards (gateway/http/middleware.py).
+        middleware=[
+            Middleware(RequestMetrics, metrics=metrics.http),
+            *access_middleware(settings),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=access_middleware(settings),
         lifespan=lifespan,
     )

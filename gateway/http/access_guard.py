@@ -34,7 +34,7 @@ from gateway.http.access_rules import (
     subprotocol_to_answer,
     without_token_subprotocols,
 )
-from gateway.http.errors import error_response
+from gateway.http.errors import ERROR_CODE_SCOPE_KEY, error_response
 from protocol.errors import ErrorCode, ServiceError
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
@@ -56,6 +56,7 @@ async def refuse(scope: Scope, receive: Receive, send: Send, error: ServiceError
     """Answer with the error envelope: an HTTP response, or a WebSocket denial response."""
     headers = {"WWW-Authenticate": "Bearer"} if error.code == ErrorCode.UNAUTHORIZED else None
     response = error_response(error, headers)
+    scope[ERROR_CODE_SCOPE_KEY] = error.code.value  # counted by the metrics like any error
     if scope["type"] == "http":
         await response(scope, receive, send)
         return

@@ -229,3 +229,11 @@ def test_model_ids_that_leave_a_folder_are_400_everywhere(open_app: TestClient, 
     session = open_app.post("/api/sessions").json()["session_id"]
     config = open_app.put(f"/api/sessions/{session}/models/config", json={"asr": {"model_id": bad}})
     assert error_of(config, 400, "INVALID_REQUEST")["details"]["field"] == "asr.model_id"
+
+
+def test_refusals_are_counted_as_errors(guarded: TestClient) -> None:
+    guarded.get("/api/workers")
+    guarded.get("/api/workers", headers={**AUTH, "Host": "rebound.attacker.example"})
+    scrape = guarded.get("/metrics", headers=AUTH).text
+    assert 'loquilex_errors_total{code="UNAUTHORIZED"} 1.0' in scrape
+    assert 'loquilex_errors_total{code="HOST_NOT_ALLOWED"} 1.0' in scrape

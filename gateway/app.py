@@ -22,6 +22,7 @@ from gateway.hardware.devices import detect_devices
 from gateway.hardware.machine_resources import measure_resources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
+from gateway.http.middleware import access_middleware
 from gateway.http.openapi import openapi_document
 from gateway.inference.calls import InferenceService
 from gateway.metrics.http_requests import RequestMetrics
@@ -223,8 +224,12 @@ def create_app(settings: Settings) -> Starlette:
             *openai_audio.routes,
             *metrics_routes.routes,
         ],
-        # Outermost of the app's middleware, so every answer is counted.
-        middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
+        # Metrics outermost of the app's middleware, so every answer is counted (refusals by
+        # the access guards too); then request ids and the guards (gateway/http/middleware.py).
+        middleware=[
+            Middleware(RequestMetrics, metrics=metrics.http),
+            *access_middleware(settings),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

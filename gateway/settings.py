@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +72,15 @@ class Settings:
     worker_listen: str | None = None
     curve_server_secret_key_file: Path | None = None
     curve_allowed_keys_dir: Path | None = None
+    # Access control and logs (README "Security"). The token stays out of repr (and logs).
+    api_token: str | None = field(default=None, repr=False)
+    allow_insecure: bool = False
+    cors_origins: tuple[str, ...] = ()
+    # (): the loopback names and the bound address; ("*",): any Host header.
+    allowed_hosts: tuple[str, ...] = ()
+    max_websockets: int = 256
+    max_websockets_per_client: int = 64
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def default_mt_model(self) -> str:
@@ -129,7 +140,26 @@ class Settings:
             worker_listen=_listen(env),
             curve_server_secret_key_file=_path(env, "LX_CURVE_SERVER_SECRET_KEY_FILE"),
             curve_allowed_keys_dir=_path(env, "LX_CURVE_ALLOWED_KEYS_DIR"),
-        )
+            api_token=_api_token(env),
+            allow_insecure=_bool(env, "LX_ALLOW_INSECURE"),
+            cors_origins=_origins(env.get("LX_CORS_ORIGINS", "")),
+            allowed_hosts=_hosts(env.get("LX_ALLOWED_HOSTS", "")),
+            max_websockets=_int(env, "LX_MAX_WEBSOCKETS", 256, 1, 100_000),
+            max_websockets_per_client=_int(env, "LX_MAX_WEBSOCKETS_PER_CLIENT", 64, 1, 100_000),
+            log_format=cast(
+                Literal["text", "json"], _choice(env, "LX_LOG_FORMAT", "text", ("text", "json"))
+            ),
+        )._exposed_safely()
+
+    def _exposed_safely(self) -> Settings:
+        """Refuse to serve a non-loopback address to anyone who asks, unless told to."""
+        if self.api_token is None and not self.allow_insecure and not is_loopback(self.host):
+            raise SettingsError(
+                f"LX_HOST={self.host!r} is not a loopback address and no token is set: set "
+                "LX_API_TOKEN (or LX_API_TOKEN_FILE) so that only clients holding it are served, "
+                "or LX_ALLOW_INSECURE=1 to serve every client that can reach it"
+            )
+        return self
 
 
 _TYPES = get_args(ComputeType)
@@ -233,3 +263,75 @@ def _devices(raw: str) -> tuple[str, ...]:
                 f"LX_WORKER_DEVICES: {device!r} is not a device; expected cpu, cuda:N (comma list)"
             )
     return devices
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, or an address on the loopback network (127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # another name: it may resolve to anything
+
+
+_MIN_TOKEN_CHARS = 16
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: fits a header and a subprotocol
+
+
+def _api_token(env: Mapping[str, str]) -> str | None:
+    raw = env.get("LX_API_TOKEN", "")
+    path = env.get("LX_API_TOKEN_FILE", "").strip()
+    if raw and path:
+        raise SettingsError("LX_API_TOKEN and LX_API_TOKEN_FILE are both set: set only one")
+    name = "LX_API_TOKEN"
+    if path:
+        name = f"LX_API_TOKEN_FILE={path!r}"
+        try:
+            raw = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{name}: cannot read the token ({exc})") from None
+    token = raw.strip()
+    if not raw and not path:
+        return None  # no token: only loopback clients, unless LX_ALLOW_INSECURE
+    if len(token) < _MIN_TOKEN_CHARS or not _TOKEN.match(token) or ";" in token or "," in token:
+        raise SettingsError(
+            f"{name}: expected a token of at least {_MIN_TOKEN_CHARS} visible ASCII characters "
+            "without ',' or ';' (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
+
+
+_ORIGIN = re.compile(r"^(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """Exact origins (`scheme://host[:port]`, as browsers send them); no wildcard."""
+    origins = []
+    for item in (o.strip().lower().rstrip("/") for o in raw.split(",")):
+        if not item:
+            continue
+        if not _ORIGIN.match(item):
+            raise SettingsError(
+                f"LX_CORS_ORIGINS: {item!r} is not an origin; expected a comma list of "
+                "scheme://host[:port] such as https://app.example.com,http://localhost:5173"
+            )
+        origins.append(item)
+    return tuple(dict.fromkeys(origins))
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    """Host names or addresses (any port), or `*` for any Host header."""
+    hosts = []
+    for item in (h.strip().lower() for h in raw.split(",")):
+        if not item:
+            continue
+        name = item.strip("[]")
+        if item != "*" and not re.match(r"^[a-z0-9.:-]+$", name):
+            raise SettingsError(
+                f"LX_ALLOWED_HOSTS: {item!r} is not a host name or address; expected a comma "
+                "list such as models.internal,10.0.0.5 (no port, no scheme), or *"
+            )
+        hosts.append(name)
+    return tuple(dict.fromkeys(hosts))

@@ -14,17 +14,16 @@ to the workers it spawns) and/or as one flag per field of protocol.wire.tuning.W
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from protocol.log_lines import configure_logging, log_format_from_env
 from protocol.wire.tuning import WorkerTuning, tuning_from_json
 from worker.curve_client import CurveKeys, load_curve_keys
 from worker.memory_cap import MemoryCap
@@ -135,10 +134,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, float]:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LX_LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s worker[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    configure_logging(
+        "worker", os.environ.get("LX_LOG_LEVEL", "INFO"), log_format_from_env(), pid_in_text=True
     )
     config, memory_limit_mb = parse_args()
     server = WorkerServer(config)

@@ -20,6 +20,7 @@ import msgspec
 import zmq
 
 from protocol.errors import ErrorCode, ServiceError, failing_field
+from protocol.log_lines import request_logging
 from protocol.wire.messages import (
     Cancel,
     DetectLanguage,
@@ -204,7 +205,14 @@ class WorkerServer:
     # ------------------------------------------------------------ work on executor threads
 
     def _submit(self, request_id: str, fn: Callable[..., None], *args: Any) -> None:
+        # The HTTP request's id (the message's, when it has one) goes on every log line.
+        http_request_id = str(getattr(args[0], "http_request_id", "")) if args else ""
+
         def run() -> None:
+            with request_logging(http_request_id):
+                run_logged()
+
+        def run_logged() -> None:
             try:
                 fn(*args)
             except ServiceError as exc:
@@ -255,10 +263,18 @@ class WorkerServer:
             )
 
         model = self._cache.load(request, progress, downloading)
+        log.info(
+            "loaded %s (%s) in %.0f ms, %.0f MB",
+            model.model_id,
+            model.compute_type,
+            model.load_time_ms,
+            model.memory_usage_mb,
+        )
         self._outbox.send(LoadResult(request_id=request.request_id, model=model))
 
     def _unload(self, request: UnloadModel) -> None:
         freed = self._cache.unload(request.model_id)
+        log.info("unloaded %s, %.0f MB freed", request.model_id, freed)
         self._outbox.send(
             UnloadResult(
                 request_id=request.request_id, model_id=request.model_id, memory_freed_mb=freed

@@ -18,10 +18,11 @@ from pathlib import Path
 import msgspec
 
 from gateway.catalog.ct2_files import folder_size_mb, is_ct2_model_dir, read_model_bin_header
-from gateway.catalog.local_models import LocalModel, inspect_model_dir
+from gateway.catalog.local_models import LOCAL_PREFIX, LocalModel, inspect_model_dir
 from gateway.catalog.model_dirs import Fingerprint, fingerprint, folder_names, model_folders
 from gateway.catalog.store import Catalog, CatalogEntry, WeightsSource
 from protocol.api.catalog import ModelLocation
+from protocol.model_ids import model_id_problem
 from protocol.wire.messages import ModelSource
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,10 @@ class ModelDiscovery:
         local_models: dict[str, LocalModel] = {}
         for name, path in folders:
             if path in claimed:
+                continue
+            if model_id_problem(LOCAL_PREFIX + name) is not None:
+                # Its id would be refused by every route: list only what can be loaded.
+                log.warning("model folder %s is skipped: its name cannot be a model id", path)
                 continue
             model = self._inspect(name, path)
             if model is None or model.model_id in local_models:

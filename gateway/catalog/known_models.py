@@ -1,7 +1,8 @@
 """The one answer to "which model is this id?": a catalog entry, else an uncatalogued
 CTranslate2 folder that discovery found under LX_MODEL_DIRS (`local/<name>`).
 
-Session config checks, loads, inference and the OpenAI routes all ask here.
+Session config checks, loads, inference and the OpenAI routes all ask here, so this is where
+an id that tries to leave a folder (`..`, an absolute path, NUL) is refused for all of them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from gateway.catalog.discovery import ModelDiscovery
 from gateway.catalog.local_models import local_entry
 from gateway.catalog.store import Catalog, CatalogEntry
 from protocol.errors import ErrorCode, ServiceError
+from protocol.model_ids import check_model_id, model_id_problem
 from protocol.vocabulary import ModelKind
 
 
@@ -24,6 +26,8 @@ class KnownModels:
         return self._discovery
 
     def find(self, model_id: str) -> CatalogEntry | None:
+        if model_id_problem(model_id) is not None:
+            return None  # an id that would leave a folder names nothing here
         entry = self.catalog.get(model_id)
         if entry is None and self._discovery is not None:
             local = self._discovery.local_model(model_id)
@@ -31,8 +35,9 @@ class KnownModels:
         return entry
 
     def entry(self, model_id: str) -> CatalogEntry:
-        """The model's entry, or MODEL_NOT_FOUND with the closest catalog ids."""
-        entry = self.find(model_id)
+        """The model's entry; INVALID_REQUEST (400) for an id that would leave a folder,
+        MODEL_NOT_FOUND with the closest catalog ids for one that names no model."""
+        entry = self.find(check_model_id(model_id))
         if entry is None:
             raise ServiceError(
                 ErrorCode.MODEL_NOT_FOUND,

@@ -23,6 +23,7 @@ from protocol.api.lifecycle import (
     LoadModelRequest,
     LoadModelResponse,
     ModelsStatusResponse,
+    ReadyzResponse,
     UnloadModelResponse,
     WorkerListResponse,
     WorkerSummary,
@@ -127,6 +128,7 @@ OPERATIONS = [
     ),
     Operation("get", "/healthz", "Gateway and worker liveness", HealthzResponse),
     Operation("get", "/metrics", "Prometheus metrics", str, media_type="text/plain; version=0.0.4"),
+    Operation("get", "/readyz", "Readiness: a worker can serve the default model", ReadyzResponse),
 ]
 
 

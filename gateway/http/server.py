@@ -42,6 +42,8 @@ def serve(app: Starlette, host: str, port: int, shutdown_timeout_s: float) -> No
         host=host,
         port=port,
         log_config=None,
+        # gateway.http.request_log writes the access lines (with request ids, never queries).
+        access_log=False,
         # A backstop only: the gateway itself ends what is in flight at the timeout.
         timeout_graceful_shutdown=int(shutdown_timeout_s) + 5,
     )

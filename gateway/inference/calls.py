@@ -9,6 +9,7 @@ from typing import Protocol
 from gateway.models.manager import ModelManager
 from gateway.models.records import ModelRecord
 from protocol.errors import ServiceError
+from protocol.log_lines import REQUEST_ID
 from protocol.options import TranscribeOptions, TranslateOptions
 from protocol.vocabulary import AudioEncoding
 from protocol.wire.messages import (
@@ -61,6 +62,7 @@ class InferenceService:
             sample_rate=sample_rate,
             options=options,
             work_class=work_class,
+            http_request_id=REQUEST_ID.get() or "",
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)
@@ -73,7 +75,12 @@ class InferenceService:
         record = await self._models.ensure_loaded(model_id)
         assert record.worker_id is not None
         request_id = self._models.link.new_request_id()
-        message = DetectLanguage(request_id=request_id, texts=texts, candidates=candidates)
+        message = DetectLanguage(
+            request_id=request_id,
+            texts=texts,
+            candidates=candidates,
+            http_request_id=REQUEST_ID.get() or "",
+        )
         reply = await self._models.link.request(record.worker_id, message, request_id=request_id)
         assert isinstance(reply, LanguagesDetected)
         return reply.languages
@@ -99,6 +106,7 @@ class InferenceService:
             source_language=source_language,
             target_language=target_language,
             options=options,
+            http_request_id=REQUEST_ID.get() or "",
         )
         reply = await self._call(record, message, request_id, count=count)
         assert isinstance(reply, TranslateResult)

@@ -34,6 +34,7 @@ from protocol.api.lifecycle import (
     UnloadModelResponse,
 )
 from protocol.errors import ErrorCode, ServiceError
+from protocol.log_lines import REQUEST_ID
 from protocol.vocabulary import ComputeType
 from protocol.wire.messages import (
     LoadModel,
@@ -268,6 +269,7 @@ class ModelManager:
             cpu_threads=self._settings.worker_tuning.cpu_threads,
             warmup=request.preload_cache,
             timeout_ms=self._settings.load_timeout_ms,
+            http_request_id=REQUEST_ID.get() or "",
         )
 
         # The worker enforces the load timeout itself and discards a late model; the
@@ -337,7 +339,11 @@ class ModelManager:
         try:
             reply = await self.link.request(
                 record.worker_id,
-                UnloadModel(request_id=request_id, model_id=model_id),
+                UnloadModel(
+                    request_id=request_id,
+                    model_id=model_id,
+                    http_request_id=REQUEST_ID.get() or "",
+                ),
                 request_id=request_id,
             )
         except ServiceError:

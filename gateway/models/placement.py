@@ -180,10 +180,13 @@ def available_mb(worker: WorkerState, limit_mb: int | None) -> float | None:
     return max(free, 0.0)
 
 
+def serves_device(device: str, worker_device: str) -> bool:
+    """Whether a worker on `worker_device` serves a request for `device` (not `auto`)."""
+    return worker_device.startswith("cuda") if device == "cuda" else worker_device == device
+
+
 def _serving(device: str, workers: Sequence[WorkerState]) -> list[WorkerState]:
-    if device == "cuda":
-        return [w for w in workers if w.device.startswith("cuda")]
-    return [w for w in workers if w.device == device]
+    return [w for w in workers if serves_device(device, w.device)]
 
 
 def _fewest_models(workers: Sequence[WorkerState]) -> WorkerState | None:

@@ -1,4 +1,5 @@
-"""Liveness of the gateway and its workers."""
+"""Probes: liveness (`/healthz`, 200 while the process runs) and readiness (`/readyz`, 503
+until a worker can serve the default ASR model); and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -7,14 +8,56 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.http.io import json_response
-from gateway.services import services
-from protocol.api.lifecycle import HealthzResponse
+from gateway.ops.readiness import SERVING_STATES, Readiness, readiness
+from gateway.services import Services, services
+from protocol.api.catalog import ASRModelInfo
+from protocol.api.lifecycle import HealthzResponse, ReadyzResponse, WorkerSummary
+from protocol.errors import ErrorCode, ServiceError
+
+
+def _readiness(svc: Services, workers: list[WorkerSummary]) -> Readiness:
+    model_id = svc.settings.default_asr_model
+    entry = svc.known.find(model_id)
+    info = entry.info if entry is not None else None
+    # Placement's rule: a model the catalog says nothing about wants a GPU under `auto`.
+    gpu = not isinstance(info, ASRModelInfo) or info.hardware_requirements.gpu_recommended
+    return readiness(model_id, svc.settings.default_device, gpu, workers)
 
 
 async def healthz(request: Request) -> Response:
-    workers = services(request).pool.summaries()
-    ok = bool(workers) and all(w.state in ("ready", "busy") for w in workers)
+    svc = services(request)
+    workers = svc.pool.summaries()
+    # "ok" only when every worker is up and one of them can serve the default model.
+    ok = all(w.state in SERVING_STATES for w in workers) and _readiness(svc, workers).ready
     return json_response(HealthzResponse(status="ok" if ok else "degraded", workers=workers))
+
+
+async def readyz(request: Request) -> Response:
+    svc = services(request)
+    workers = svc.pool.summaries()
+    ready = _readiness(svc, workers)
+    if not ready.ready:
+        raise ServiceError(
+            ErrorCode.WORKER_UNAVAILABLE,
+            ready.reason,
+            {
+                "model_id": svc.settings.default_asr_model,
+                "device": svc.settings.default_device,
+                "devices": list(ready.devices),
+                "workers": [
+                    {"worker_id": w.worker_id, "device": w.device, "state": w.state}
+                    for w in workers
+                ],
+                "retry_after_s": 1,
+            },
+        )
+    body = ReadyzResponse(
+        status="ready",
+        model_id=svc.settings.default_asr_model,
+        device=svc.settings.default_device,
+        workers=workers,
+    )
+    return json_response(body)
 
 
 async def openapi(request: Request) -> Response:
@@ -23,5 +66,6 @@ async def openapi(request: Request) -> Response:
 
 routes = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
 ]

@@ -28,6 +28,7 @@ from protocol.api.config import (
     UpdateModelConfigRequest,
 )
 from protocol.errors import ErrorCode, ServiceError
+from protocol.model_ids import check_model_id
 from protocol.vocabulary import ModelKind
 
 _T = TypeVar("_T")
@@ -240,6 +241,7 @@ def _check_compute(section: str, device: str, compute_type: str, checks: ConfigC
 
 
 def _check_model(field: str, model_id: str, kind: ModelKind, checks: ConfigChecks) -> None:
+    check_model_id(model_id, field)  # 400 for an id that would leave a folder
     if not checks.is_known_model(model_id, kind):
         raise ServiceError(
             ErrorCode.MODEL_NOT_FOUND,

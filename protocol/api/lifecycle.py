@@ -152,3 +152,12 @@ class WorkerListResponse(msgspec.Struct, kw_only=True):
 class HealthzResponse(msgspec.Struct, kw_only=True):
     status: Literal["ok", "degraded"]
     workers: list[WorkerSummary]
+
+
+class ReadyzResponse(msgspec.Struct, kw_only=True):
+    """GET /readyz when ready (otherwise 503 WORKER_UNAVAILABLE saying why)."""
+
+    status: Literal["ready"]
+    model_id: str  # the default ASR model, which a ready worker can serve
+    device: str
+    workers: list[WorkerSummary]

@@ -115,11 +115,15 @@ class LoadModel(_Message):
     warmup: bool = True
     # The worker gives up (and keeps nothing) once a load runs longer; 0: no limit.
     timeout_ms: int = 0
+    # The HTTP request's X-Request-ID, for the worker's log lines ("": none).
+    http_request_id: str = ""
 
 
 class UnloadModel(_Message):
     request_id: str
     model_id: str
+    # The HTTP request's X-Request-ID, for the worker's log lines ("": none).
+    http_request_id: str = ""
 
 
 class StatusRequest(_Message):
@@ -137,6 +141,8 @@ class Transcribe(_Message):
     sample_rate: SampleRate = WHISPER_SAMPLE_RATE  # of raw samples; a container says its own
     # None: the worker judges from the audio's length (see worker/scheduling/inference.py).
     work_class: WorkClass | None = None
+    # The HTTP request's X-Request-ID, for the worker's log lines ("": none).
+    http_request_id: str = ""
 
 
 class Translate(_Message):
@@ -148,6 +154,8 @@ class Translate(_Message):
     source_language: str
     target_language: str
     options: TranslateOptions = msgspec.field(default_factory=TranslateOptions)
+    # The HTTP request's X-Request-ID, for the worker's log lines ("": none).
+    http_request_id: str = ""
 
 
 class Shutdown(_Message):
@@ -167,6 +175,8 @@ class DetectLanguage(_Message):
     request_id: str
     texts: list[str]
     candidates: list[str] | None = None
+    # The HTTP request's X-Request-ID, for the worker's log lines ("": none).
+    http_request_id: str = ""
 
 
 class Cancel(_Message):

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.settings import Settings
 from protocol.api.catalog import ASRModelsResponse, LanguageSupportResponse, MTModelsResponse
+from tests.support.app_client import LOOPBACK_URL
 from tests.support.builders.nllb_copy import build_nllb_copy_model
 from tests.support.envelope import error_of
 
@@ -120,7 +121,7 @@ def test_uncatalogued_local_models_are_listed(tmp_path: Path) -> None:
     models_dir = tmp_path / "models"
     build_nllb_copy_model(models_dir / "my-nllb")
     settings = Settings(devices=(), state_dir=tmp_path / "state", model_dirs=(models_dir,))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url=LOOPBACK_URL) as client:
         body = client.get("/api/models/mt").json()
     (local,) = [m for m in body["models"] if m["model_id"] == "local/my-nllb"]
     assert local["architecture"] == "nllb"

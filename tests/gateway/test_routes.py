@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.support.app_client import LOOPBACK_URL
 from tests.support.envelope import error_of
 
 
@@ -74,7 +75,7 @@ def test_unknown_route_and_wrong_method_use_the_envelope(client: TestClient) -> 
 
 def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
     settings = Settings(devices=(), state_dir=tmp_path, max_upload_mb=1.0)
-    with TestClient(create_app(settings)) as small:
+    with TestClient(create_app(settings), base_url=LOOPBACK_URL) as small:
         response = small.post("/api/asr/transcribe", content=b"\0" * (1024 * 1024 + 1))
     error = error_of(response, 413, "PAYLOAD_TOO_LARGE")
     assert error["details"]["limit_bytes"] == 1024 * 1024

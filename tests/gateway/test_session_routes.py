@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.support.app_client import LOOPBACK_URL
 from tests.support.envelope import error_of
 
 
@@ -137,9 +138,9 @@ def test_delete_removes_the_session(client: TestClient) -> None:
 
 def test_sessions_survive_an_app_restart(tmp_path: Path) -> None:
     settings = Settings(devices=(), state_dir=tmp_path)
-    with TestClient(create_app(settings)) as first:
+    with TestClient(create_app(settings), base_url=LOOPBACK_URL) as first:
         sid = _session(first)
         first.put(f"/api/sessions/{sid}/models/config", json={"mt": {"target_language": "ja"}})
-    with TestClient(create_app(settings)) as second:
+    with TestClient(create_app(settings), base_url=LOOPBACK_URL) as second:
         config = second.get(f"/api/sessions/{sid}/models/config").json()
     assert config["mt"]["target_language"] == "ja"

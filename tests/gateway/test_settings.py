@@ -25,6 +25,8 @@ def test_environment_overrides() -> None:
             "LX_PORT": "9001",
             "LX_WORKER_DEVICES": "cpu, cuda:1",
             "LX_OFFLINE": "1",
+            # Listening on every address without a token must be asked for (test_access_settings).
+            "LX_ALLOW_INSECURE": "1",
         }
     )
     assert (settings.host, settings.port) == ("0.0.0.0", 9001)

@@ -39,6 +39,7 @@ from protocol.wire.messages import (
     Translation,
 )
 from tests.models.fakes import FakeLink, memory
+from tests.support.app_client import LOOPBACK_URL
 
 TINY = "openai/whisper-tiny.en"
 NLLB = "facebook/nllb-200-distilled-600M"
@@ -56,7 +57,10 @@ def app_metrics(client: TestClient) -> Metrics:
 
 def test_each_app_counts_in_its_own_registry(tmp_path: Path) -> None:
     settings = Settings(devices=(), state_dir=tmp_path, worker_ready_timeout_s=0.2)
-    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+    with (
+        TestClient(create_app(settings), base_url=LOOPBACK_URL) as first,
+        TestClient(create_app(settings), base_url=LOOPBACK_URL) as second,
+    ):
         assert first.get("/healthz").status_code == 200
         assert first.get("/healthz").status_code == 200
         healthz = {"route": "/healthz", "method": "GET", "status": "200"}
@@ -92,7 +96,7 @@ def test_a_bug_is_counted_as_a_500_internal_error() -> None:
         middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url=LOOPBACK_URL, raise_server_exceptions=False) as client:
         assert client.get("/broken").status_code == 500
     assert sample(metrics, DURATION, route="/broken", method="GET", status="500") == 1
     assert sample(metrics, "loquilex_errors_total", code="INTERNAL_ERROR") == 1
@@ -250,5 +254,5 @@ def _manager(
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(Settings(devices=(), state_dir=tmp_path, worker_ready_timeout_s=0.2))
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOOPBACK_URL) as test_client:
         yield test_client

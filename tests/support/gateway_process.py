@@ -9,11 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from websockets.sync.client import ClientConnection, connect
@@ -56,6 +56,19 @@ class GatewayProcess:
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
+    def wait_listening(self, timeout_s: float = 60.0) -> None:
+        """Until the HTTP server answers (its workers may not be up)."""
+
+        def answers() -> bool:
+            try:
+                with self.client() as client:
+                    client.get("/healthz")
+            except httpx.HTTPError:
+                return False
+            return True
+
+        self.wait_for(answers, timeout_s, "the gateway to listen")
+
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         def ready() -> bool:
             try:
@@ -93,6 +106,20 @@ def stop_process(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> Non
 
 @contextmanager
 def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
+    with gateway_process(state_dir, env) as gateway:
+        yield gateway
+
+
+@contextmanager
+def gateway_process(
+    state_dir: Path,
+    env: Mapping[str, str],
+    *,
+    stderr: IO[bytes] | None = None,
+    wait_workers: bool = True,
+) -> Iterator[GatewayProcess]:
+    """As running_gateway; `stderr`: where its log lines (and its workers') go;
+    `wait_workers=False` returns once it listens, ready workers or not."""
     port = free_port()
     environment = {
         **os.environ,
@@ -105,10 +132,13 @@ def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
         "LX_LOG_LEVEL": "WARNING",
         **env,
     }
-    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment)
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment, stderr=stderr)
     gateway = GatewayProcess(process, port)
     try:
-        gateway.wait_ready()
+        if wait_workers:
+            gateway.wait_ready()
+        else:
+            gateway.wait_listening()
         yield gateway
     finally:
         stop_process(process)

@@ -28,6 +28,7 @@ from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from protocol.errors import ErrorCode, ServiceError
+from protocol.model_ids import check_model_id, stays_inside
 from worker.models.download_check import damaged, discard
 from worker.models.download_watch import ByteWatch, DownloadFn, RemoteFile
 from worker.models.hub_errors import access_error, describe
@@ -51,7 +52,10 @@ class Hub:
 
     def storage(self, repo_id: str) -> Path:
         cache = self.cache_dir if self.cache_dir is not None else Path(constants.HF_HUB_CACHE)
-        return cache / repo_folder_name(repo_id=repo_id, repo_type="model")
+        folder = repo_folder_name(repo_id=check_model_id(repo_id, "repo_id"), repo_type="model")
+        if not stays_inside(str(cache), folder):
+            raise _outside(repo_id, folder)
+        return cache / folder
 
 
 def offline_mode() -> bool:
@@ -69,6 +73,7 @@ def hub_snapshot(
     hub: Hub | None = None,
 ) -> Path:
     """The local snapshot folder of `repo_id`, downloading what is missing unless offline."""
+    check_model_id(repo_id, "repo_id")  # its cache folder is built from it
     hub = hub or Hub()
     if offline_mode():
         cached = _complete_snapshot(repo_id, revision, hub)
@@ -91,7 +96,7 @@ def hub_snapshot(
 
 
 def _listing(api: HfApi, repo_id: str, commit: str) -> list[RemoteFile]:
-    return [
+    files = [
         RemoteFile(
             path=entry.path,
             size=entry.lfs.size if entry.lfs else entry.size,
@@ -101,6 +106,22 @@ def _listing(api: HfApi, repo_id: str, commit: str) -> list[RemoteFile]:
         for entry in api.list_repo_tree(repo_id, revision=commit, recursive=True)
         if isinstance(entry, RepoFile)
     ]
+    # Each file becomes snapshots/<commit>/<path> and blobs/<hash>: a hub (or a proxy) that
+    # names a path or hash climbing out of the repository's folder gets nothing written.
+    for remote in files:
+        if not (stays_inside("/snapshot", remote.path) and stays_inside("/blobs", remote.blob)):
+            raise _outside(repo_id, remote.path)
+    if not stays_inside("/snapshots", commit):
+        raise _outside(repo_id, commit)
+    return files
+
+
+def _outside(repo_id: str, name: str) -> ServiceError:
+    return ServiceError(
+        ErrorCode.INVALID_REQUEST,
+        f"Refused {repo_id}: {name!r} would leave the Hugging Face cache folder.",
+        {"repo_id": repo_id, "path": name},
+    )
 
 
 def _download(

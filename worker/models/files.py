@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from protocol.errors import ErrorCode, ServiceError
+from protocol.model_ids import check_model_id
 from protocol.wire.messages import ModelSource
 from worker.models.download_watch import DownloadFn
 from worker.models.downloads import hub_snapshot
@@ -14,7 +15,13 @@ from worker.models.downloads import hub_snapshot
 def resolve_model_dir(
     model_id: str, source: ModelSource, on_download: DownloadFn | None = None
 ) -> Path:
-    """The model's folder; `on_download(done, total)` follows a download if one is needed."""
+    """The model's folder; `on_download(done, total)` follows a download if one is needed.
+
+    The ids are checked here as well as in the gateway: a remote worker trusts no peer to
+    have done it, and the hub cache folder is built from the repository id."""
+    check_model_id(model_id)
+    if source.repo_id:
+        check_model_id(source.repo_id, "repo_id")
     if source.local_path:
         path = Path(source.local_path)
         if not (path / "model.bin").is_file():

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import msgspec
 
 from protocol.errors import ErrorCode, ServiceError
+from protocol.log_lines import request_logging
 from protocol.vocabulary import ModelKind
 from protocol.wire.messages import (
     ErrorReply,
@@ -180,6 +181,14 @@ class InferenceQueues:
     def _run_translations(self, batch: list[Pending[Translate]]) -> None:
         started = time.monotonic()
         requests = [pending.item for pending in batch]
+        # One batch may serve several HTTP requests: its lines name them all.
+        ids = ",".join(dict.fromkeys(r.http_request_id for r in requests if r.http_request_id))
+        with request_logging(ids):
+            self._translate_batch(batch, requests, started)
+
+    def _translate_batch(
+        self, batch: list[Pending[Translate]], requests: list[Translate], started: float
+    ) -> None:
         try:
             outcomes = self._translate(requests)
         except Exception as exc:  # the model went away (unloaded) while they waited
@@ -192,6 +201,13 @@ class InferenceQueues:
                 )
                 for pending, outcome in zip(batch, outcomes, strict=True)
             ]
+        log.info(
+            "translated %d texts of %d requests with %s in %.0f ms",
+            sum(len(r.texts) for r in requests),
+            len(requests),
+            requests[0].model_id,
+            _ms(time.monotonic() - started),
+        )
         # Sent only now: the engine is no longer referenced, so an unload that follows a
         # reply frees it all.
         for reply in replies:
@@ -208,7 +224,8 @@ class InferenceQueues:
         for pending in batch:
             queue_ms = _ms(time.monotonic() - pending.enqueued_at)
             try:
-                reply = self._transcribe(pending.item, queue_ms)
+                with request_logging(pending.item.request.http_request_id):
+                    reply = self._transcribe(pending.item, queue_ms)
             finally:
                 self._forget(pending.request_id)
             if reply is not None:
@@ -232,6 +249,13 @@ class InferenceQueues:
         except Exception as exc:
             _log_unexpected(exc)
             return error_reply(request.request_id, exc)
+        log.info(
+            "transcribed %.1f s of audio with %s in %.0f ms (queued %.0f ms)",
+            result.duration,
+            request.model_id,
+            result.inference_ms,
+            queue_ms,
+        )
         return msgspec.structs.replace(result, queue_ms=queue_ms)
 
 

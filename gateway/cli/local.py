@@ -17,9 +17,11 @@ import typer
 from gateway.cli.output import Output
 
 
-def _become(module: str, args: list[str]) -> None:
+def _become(module: str, args: list[str], settings: dict[str, str] | None = None) -> None:
+    """Replace this process with `python -m module args`, `settings` added to its
+    environment (the LX_* variables it reads itself)."""
     argv = [sys.executable, "-m", module, *args]
-    os.execv(sys.executable, argv)
+    os.execve(sys.executable, argv, {**os.environ, **(settings or {})})
 
 
 def serve(
@@ -31,11 +33,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the gateway with one worker per device, as `make run` does (LX_* settings)."""
-    if host is not None:
-        os.environ["LX_HOST"] = host
-    if port is not None:
-        os.environ["LX_PORT"] = str(port)
-    _become("gateway", [])
+    chosen = {"LX_HOST": host, "LX_PORT": None if port is None else str(port)}
+    _become("gateway", [], {name: value for name, value in chosen.items() if value is not None})
 
 
 def worker(ctx: typer.Context) -> None:

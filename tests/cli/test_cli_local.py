@@ -4,23 +4,28 @@ servers that record what they are sent)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 import zmq.auth
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
-from tests.support.cli import run_cli
-from tests.support.gateway_process import free_port
+from tests.support.cli import COMMAND, run_cli
+from tests.support.gateway_process import free_port, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +40,34 @@ def test_serve_help_helps_and_starts_nothing() -> None:
     assert "make run" in answer.stdout and "--port" in answer.stdout
     with socket.socket() as probe:  # nothing listens on the port it would use
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_serve_runs_the_gateway_on_the_port_it_is_given(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "LX_STATE_DIR": str(tmp_path),
+        "LX_WORKER_DEVICES": "",  # no worker: the gateway alone answers /healthz
+        "LX_PORT": "1",  # overridden by --port
+        "HF_HUB_OFFLINE": "1",
+        "LX_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen([*COMMAND, "serve", "--port", str(port)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        answer = None
+        while answer is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200, process.poll()
+        assert answer.json()["workers"] == []
+        # The CLI became the gateway (exec, no child left between): signals reach it.
+        assert psutil.Process(process.pid).cmdline()[1:] == ["-m", "gateway"]
+    finally:
+        stop_process(process)
+    assert process.returncode in (0, -signal.SIGTERM)  # stopped by our SIGTERM, as uvicorn does
 
 
 def test_worker_passes_its_flags_through() -> None:

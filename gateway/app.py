@@ -21,7 +21,7 @@ from gateway.hardware.devices import detect_devices
 from gateway.hardware.machine_resources import measure_resources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
-from gateway.http.openapi import openapi_document
+from gateway.http.openapi import OpenApiDocument
 from gateway.models.cache_keeper import CacheKeeper
 from gateway.models.cache_policy import CachePolicy
 from gateway.models.inference import InferenceService
@@ -161,7 +161,7 @@ def create_app(settings: Settings) -> Starlette:
             transcription=transcription,
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
-            openapi=openapi_document(),
+            openapi=OpenApiDocument(app.routes, lambda: compute_types_by_device(pool, devices)),
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb

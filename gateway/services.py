@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -14,6 +13,7 @@ from gateway.catalog.language_pairs import LanguagePairIndex
 from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
+from gateway.http.openapi import OpenApiDocument
 from gateway.models.inference import InferenceService
 from gateway.models.manager import ModelManager
 from gateway.ops.health_check import HealthChecker
@@ -46,7 +46,7 @@ class Services:
     health: HealthChecker
     transcription: TranscriptionService
     translation: TranslationService
-    openapi: dict[str, Any]
+    openapi: OpenApiDocument
     resources: MachineResources
 
 

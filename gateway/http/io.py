@@ -57,11 +57,12 @@ def validation_error(exc: msgspec.ValidationError, code: ErrorCode) -> ServiceEr
 def size_text(size_bytes: int) -> str:
     """A byte count in the largest unit it is a whole number of (MB as LX_MAX_UPLOAD_MB
     counts them: 1024 * 1024 bytes)."""
-    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
-        if size_bytes >= scale and size_bytes % scale == 0:
-            return f"{size_bytes // scale} {unit}"
-    if size_bytes >= 1 << 20:
-        return f"{size_bytes / (1 << 20):.1f} MB"
+    mb, kb = 1 << 20, 1 << 10
+    if size_bytes >= mb:
+        whole = size_bytes % mb == 0
+        return f"{size_bytes // mb} MB" if whole else f"{size_bytes / mb:.1f} MB"
+    if size_bytes >= kb and size_bytes % kb == 0:
+        return f"{size_bytes // kb} KB"
     return f"{size_bytes} bytes"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -65,7 +67,8 @@ async def unload_model(request: Request, params: ModelPath) -> Response:
 async def models_status(request: Request, params: StatusParams) -> Response:
     svc = services(request)
     wanted = params.status
-    statuses = [s for s in svc.models.statuses() if wanted is None or s.status == wanted]
+    locations = await asyncio.to_thread(svc.discovery.locations)  # may rescan the disk
+    statuses = [s for s in svc.models.statuses(locations) if wanted is None or s.status == wanted]
     body = ModelsStatusResponse(
         asr_models=[s for s in statuses if svc.models.record(s.model_id).kind == "asr"],
         mt_models=[s for s in statuses if svc.models.record(s.model_id).kind == "mt"],

@@ -115,18 +115,35 @@ def parse_parameters(
                 {"field": name, "in": "query", "accepted": accepted},
             )
     lists = _list_fields(params)
-    values: dict[str, Any] = {
-        name: query.getlist(name) if name in lists else query[name] for name in query
-    }
+    values: dict[str, Any] = {}
+    for name in query:
+        given = query.getlist(name)
+        if name not in lists and len(given) > 1:
+            raise ServiceError(
+                code,
+                f"Query parameter {name!r} is given {len(given)} times; it takes one value.",
+                {"field": name, "in": "query"},
+            )
+        values[name] = given if name in lists else given[0]
     values.update(connection.path_params)
     try:
-        return msgspec.convert(values, params, strict=False)
+        parsed = msgspec.convert(values, params, strict=False)
     except msgspec.ValidationError as exc:
         error = validation_error(exc, code)
         field = error.details.get("field")
         if field is not None:
             error.details["in"] = "path" if field in path_names else "query"
         raise error from exc
+    # Lax conversion reads the text "null" as None; in a query, leaving a parameter out is
+    # how one says None, so a value that came out None was not a valid one.
+    for f in msgspec.structs.fields(params):
+        if f.encode_name in values and getattr(parsed, f.name) is None:
+            raise ServiceError(
+                code,
+                f"Query parameter {f.encode_name}={values[f.encode_name]!r} is not a valid value.",
+                {"field": f.encode_name, "in": "query", "value": values[f.encode_name]},
+            )
+    return parsed
 
 
 def _list_fields(params: type) -> set[str]:

@@ -183,6 +183,10 @@ def _error_codes(endpoint: Endpoint[Any]) -> dict[int, list[str]]:
     codes = [*endpoint.errors, endpoint.params_error, *COMMON_ERRORS]
     if endpoint.body is not None:
         codes.append(ErrorCode.INVALID_REQUEST)  # not JSON, not multipart
+    if endpoint.path_names:
+        # A value the router cannot match (a slash in one segment, a line break) finds no
+        # route at all.
+        codes.append(ErrorCode.NOT_FOUND)
     by_status: dict[int, list[str]] = {}
     for code in codes:
         found = by_status.setdefault(HTTP_STATUS[code], [])

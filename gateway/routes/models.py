@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import msgspec
 from starlette.requests import Request
@@ -35,12 +36,16 @@ LOAD_ERRORS = (
 )
 
 
+# A catalog id (it keeps its slash) or `local/<folder>`; the bundled model as the example.
+ModelId = Annotated[str, msgspec.Meta(examples=["openai/whisper-tiny.en"])]
+
+
 class ModelPath(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    model_id: str
+    model_id: ModelId
 
 
 class LoadParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    model_id: str
+    model_id: ModelId
     # The session asking: the load's events carry its sid.
     session_id: str | None = None
 

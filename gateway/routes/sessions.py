@@ -21,7 +21,12 @@ from protocol.errors import ErrorCode as E
 
 _JSON_LIMIT = 64 * 1024
 # A config is checked against the machine and the catalog besides its schema.
-_CONFIG_ERRORS = (E.CONFIGURATION_ERROR, E.UNSUPPORTED_DEVICE, E.PAYLOAD_TOO_LARGE)
+_CONFIG_ERRORS = (
+    E.CONFIGURATION_ERROR,
+    E.UNSUPPORTED_DEVICE,
+    E.MODEL_NOT_FOUND,
+    E.PAYLOAD_TOO_LARGE,
+)
 
 
 class SessionPath(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +16,7 @@ from protocol.errors import ErrorCode as E
 
 
 class WorkerPath(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    worker_id: str
+    worker_id: Annotated[str, msgspec.Meta(examples=["cpu"])]
 
 
 class RestartParams(WorkerPath, kw_only=True, forbid_unknown_fields=True):

@@ -97,3 +97,14 @@ def test_missing_and_unknown_fields_are_named(body: bytes, field: str) -> None:
     with pytest.raises(msgspec.ValidationError) as caught:
         msgspec.json.decode(body, type=Outer)
     assert failing_field(caught.value) == field
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status=loaded&status=loaded", "status=null", "limit=", "status="],
+)
+def test_query_values_outside_the_schema_are_refused(client: TestClient, query: str) -> None:
+    path = "/api/models/mt" if query.startswith("limit") else "/api/models/status"
+    error = error_of(client.get(f"{path}?{query}"), 400, "INVALID_REQUEST")
+    assert error["details"]["field"] == query.split("=")[0]
+    assert error["details"]["in"] == "query"

@@ -18,6 +18,7 @@ from gateway.http.errors import HTTP_STATUS
 from gateway.http.openapi import openapi_document
 from gateway.http.ws_endpoints import CLOSE_BAD_PARAMETERS, ApiWebSocketRoute
 from protocol.api.events import EVENT_DATA
+from protocol.errors import ErrorCode
 
 _NOT_DECLARED = "not_a_declared_parameter"
 
@@ -108,6 +109,8 @@ def test_every_error_status_lists_its_codes_in_the_envelope(client: TestClient) 
     for endpoint in _operations(client):
         operation = document["paths"][_openapi_path(endpoint.path)][endpoint.method.lower()]
         codes = {*endpoint.errors, endpoint.params_error, *COMMON_ERRORS}
+        if endpoint.path_names:
+            codes.add(ErrorCode.NOT_FOUND)
         by_status: dict[str, set[str]] = {}
         for code in codes:
             by_status.setdefault(str(HTTP_STATUS[code]), set()).add(code.value)

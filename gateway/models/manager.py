@@ -143,12 +143,10 @@ class ModelManager:
                 worker = await self._worker_for(
                     entry, config.device or self._settings.default_device
                 )
-                refusal = self._offline_refusal(entry, worker)
-                if refusal is not None:
-                    raise refusal
                 if config.compute_type is not None:
                     check_compute_type(worker, config.compute_type)
                 compute_type = effective_compute_type(config.compute_type, worker.device)
+                await self._refuse_offline(entry, worker, compute_type)
                 required = await self._admit(entry, worker, compute_type)
             except ServiceError as error:
                 if error.code not in _REQUEST_ERRORS:
@@ -224,16 +222,25 @@ class ModelManager:
         loading = record.loading is not None and not record.loading.done()
         return record.status == "loaded" or loading
 
-    def _offline_refusal(self, entry: CatalogEntry, worker: WorkerState) -> ServiceError | None:
+    async def _refuse_offline(
+        self, entry: CatalogEntry, worker: WorkerState, compute_type: str
+    ) -> None:
+        """DOWNLOAD_REQUIRED at once when the load could only fail offline; before anything
+        is unloaded to make room for it."""
         if self._discovery is None:
-            return None
+            return
         location = self._discovery.location(entry.model_id)
-        refusal = offline_refusal(entry, location, self._settings.offline, not worker.local)
-        if refusal is None:
-            return None
+        if offline_refusal(entry, location, self._settings.offline, not worker.local) is None:
+            return
+        # A model that could never fit is refused for that first (507), as online: no
+        # download would help. Measuring is all the worker is asked.
+        await refresh_memory(self.link, worker)
+        self._placement.admit(entry, worker, compute_type, self.cached_models())
         weights = entry.weights
         listed = self._discovery.cached_listing_bytes(weights.repo_id, weights.revision)
-        return offline_refusal(entry, location, True, False, listed)
+        refusal = offline_refusal(entry, location, True, False, listed)
+        assert refusal is not None
+        raise refusal
 
     def _suggestions(self, error: ServiceError, model_id: str) -> list[str]:
         smaller = error.details.get("suggested_alternatives") or self.catalog.closest(model_id)

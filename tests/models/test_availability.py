@@ -116,10 +116,10 @@ def test_mt_failures_suggest_translation_models_never_whisper() -> None:
 class OfflineGateway:
     """The manager offline around one local CPU worker, with discovery on an empty cache."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, available_mb: float = 10_000) -> None:
         self.hub = EventHub()
         self.pool = WorkerPool(self.hub, ready_timeout_s=0.05)
-        self.link = FakeLink(memory(10_000))
+        self.link = FakeLink(memory(available_mb))
         discovery = ModelDiscovery(CATALOG, hub_cache_dir=tmp_path / "hub", model_dirs=[])
         self.models = ModelManager(
             Settings(devices=(), state_dir=tmp_path, offline=True),
@@ -130,7 +130,7 @@ class OfflineGateway:
             CachePolicy(),
         )
         self.pool.expect("cpu", "cpu", 7)
-        hello = Hello(worker_id="cpu", device="cpu", pid=7, host="h", memory=memory(10_000))
+        hello = Hello(worker_id="cpu", device="cpu", pid=7, host="h", memory=memory(available_mb))
         self.pool.handle("cpu", hello)
 
 
@@ -142,7 +142,8 @@ def test_an_offline_load_of_a_model_not_here_is_refused_before_any_worker_is_ask
     with pytest.raises(ServiceError) as raised:
         asyncio.run(gateway.models.load(SMALL, LoadModelRequest(), "s1"))
     assert raised.value.code is ErrorCode.DOWNLOAD_REQUIRED
-    assert gateway.link.names() == []  # not measured, not loaded: nothing reached the worker
+    # Its memory was measured (a model that can never fit gets 507 first); nothing loaded.
+    assert gateway.link.names() == ["StatusRequest"]
     frame = asker.queue.get_nowait()
     assert frame is not None
     failed = msgspec.json.decode(frame)
@@ -150,6 +151,16 @@ def test_an_offline_load_of_a_model_not_here_is_refused_before_any_worker_is_ask
     # The bundled model is on this machine: it is what the failure suggests instead.
     assert any(TINY in tip for tip in failed["data"]["suggestions"])
     assert gateway.models.record(SMALL).status == "error"
+
+
+def test_offline_a_model_that_can_never_fit_is_refused_for_its_size_first(
+    tmp_path: Path,
+) -> None:
+    gateway = OfflineGateway(tmp_path, available_mb=1000)
+    with pytest.raises(ServiceError) as raised:
+        asyncio.run(gateway.models.load("openai/whisper-large-v3", LoadModelRequest()))
+    assert raised.value.code is ErrorCode.INSUFFICIENT_MEMORY
+    assert gateway.link.names() == ["StatusRequest"]
 
 
 def test_statuses_report_never_loaded_models_by_discovery(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ down; each imports only those below it (enforced by import-linter, see pyproject
     routes/                          thin HTTP and WebSocket handlers
     ops/  openai/                    health checks and start-up checks; the OpenAI-compatible API
     transcription/  translation/  sessions/
+    inference/                       load on demand, call the model's worker, result cache
     models/                          lifecycle of models on workers, inference calls
     workers/  catalog/               the worker processes and the link; what models exist
     hardware/  http/                 this machine (NVML, psutil); HTTP plumbing

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from gateway.catalog import load_catalog
 from gateway.catalog.discovery import ModelDiscovery, default_hub_cache_dir
@@ -22,16 +23,20 @@ from gateway.hardware.machine_resources import measure_resources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.openapi import OpenApiDocument
+from gateway.inference.calls import InferenceService
+from gateway.metrics.http_requests import RequestMetrics
+from gateway.metrics.registry import Metrics
 from gateway.models.cache_keeper import CacheKeeper
 from gateway.models.cache_policy import CachePolicy
-from gateway.models.inference import InferenceService
 from gateway.models.load_events import LoadEvents
 from gateway.models.manager import ModelManager
 from gateway.models.restore import ModelRestorer
 from gateway.ops.health_check import HealthChecker
 from gateway.ops.startup_checks import check_defaults, check_preloads
+from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.routes import asr, events, health, models, openai_audio
 from gateway.routes import catalog as catalog_routes
+from gateway.routes import metrics as metrics_routes
 from gateway.routes import sessions as sessions_routes
 from gateway.routes import translate as translate_routes
 from gateway.routes import workers as worker_routes
@@ -100,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
     )
 
     check_preloads(settings, set(catalog.ids()))
+    metrics = Metrics()  # per app: tests build several in one process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,7 +137,8 @@ def create_app(settings: Settings) -> Starlette:
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
-        inference = InferenceService(manager)
+        metrics.watch(manager, pool, link.pending_for, hub)
+        inference = InferenceService(manager, metrics.inference)
         transcription = TranscriptionService(
             manager, inference, settings.default_asr_model, settings.result_cache_size
         )
@@ -142,6 +149,8 @@ def create_app(settings: Settings) -> Starlette:
             settings.max_text_chars,
             settings.result_cache_size,
         )
+        monitor = SystemMonitor([hub_cache, *settings.model_dirs])
+        await monitor.sample()  # the first figures, before any request reads them
         app.state.services = Services(
             settings=settings,
             catalog=manager.catalog,
@@ -152,7 +161,7 @@ def create_app(settings: Settings) -> Starlette:
             supervisor=supervisor,
             control=control,
             models=manager,
-            monitor=SystemMonitor([hub_cache, *settings.model_dirs]),
+            monitor=monitor,
             discovery=discovery,
             resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
@@ -162,6 +171,8 @@ def create_app(settings: Settings) -> Starlette:
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
             openapi=OpenApiDocument(app.routes, lambda: compute_types_by_device(pool, devices)),
+            metrics=metrics,
+            status=StatusSnapshot(manager, monitor),
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb
@@ -176,6 +187,7 @@ def create_app(settings: Settings) -> Starlette:
         supervisor.start(devices)
         control.start()
         keeper.start()
+        monitor.start()
         popular = [u.model_id for u in store.usage.most_used(settings.max_models_loaded)]
         preload = [*settings.preload_models, *(popular if settings.preload_popular_models else [])]
         if preload:
@@ -187,6 +199,7 @@ def create_app(settings: Settings) -> Starlette:
             if preload:
                 preloading.cancel()
             await keeper.stop()
+            await monitor.stop()
             await control.stop()
             await supervisor.stop()
             await link.close()
@@ -204,7 +217,10 @@ def create_app(settings: Settings) -> Starlette:
             *events.routes,
             *worker_routes.routes,
             *openai_audio.routes,
+            *metrics_routes.routes,
         ],
+        # Outermost of the app's middleware, so every answer is counted.
+        middleware=[Middleware(RequestMetrics, metrics=metrics.http)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

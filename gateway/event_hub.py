@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import msgspec
@@ -40,6 +40,11 @@ class EventHub:
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
         self._encoder = msgspec.json.Encoder()
+        self._observers: list[Callable[[Envelope], None]] = []
+
+    def observe(self, observer: Callable[[Envelope], None]) -> None:
+        """Also hand every event to `observer`, in this process (the metrics count them)."""
+        self._observers.append(observer)
 
     def subscribe(self, sid: str | None = None) -> Subscription:
         subscription = Subscription(sid=sid, limit=self._queue_size)
@@ -56,6 +61,11 @@ class EventHub:
     def publish(self, event: Envelope, also: Collection[str] = ()) -> None:
         """Send to every subscriber of the event; `also` names more sessions it concerns
         (callers that joined a load another session started)."""
+        for observer in self._observers:
+            try:
+                observer(event)
+            except Exception:  # counting an event must never stop it from going out
+                log.exception("an event observer failed on %s", event.t)
         frame = self._encoder.encode(event)
         for subscription in list(self._subscriptions):
             # A session subscriber sees its own events and the service-wide ones.

@@ -14,9 +14,11 @@ from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.openapi import OpenApiDocument
-from gateway.models.inference import InferenceService
+from gateway.inference.calls import InferenceService
+from gateway.metrics.registry import Metrics
 from gateway.models.manager import ModelManager
 from gateway.ops.health_check import HealthChecker
+from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.transcription.service import TranscriptionService
@@ -48,6 +50,8 @@ class Services:
     translation: TranslationService
     openapi: OpenApiDocument
     resources: MachineResources
+    metrics: Metrics
+    status: StatusSnapshot
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast, get_args
 
+import msgspec
+
 from protocol.vocabulary import ComputeType, Device
+from protocol.wire.tuning import WorkerTuning
 
 
 class SettingsError(ValueError):
@@ -25,7 +28,6 @@ class Settings:
     state_dir: Path = field(default_factory=lambda: Path("state"))
     offline: bool = False
     worker_python: str = sys.executable
-    worker_cpu_threads: int = 0
     heartbeat_interval_s: float = 1.0
     worker_ready_timeout_s: float = 30.0
     restart_backoff_initial_s: float = 0.25
@@ -56,11 +58,8 @@ class Settings:
     cache_check_interval_s: float = 1.0
     result_cache_size: int = 512
     max_text_chars: int = 20_000
-    # Worker batching and queues (contract InferenceOptimization.batching).
-    batch_max_size: int = 32
-    batch_timeout_ms: int = 5
-    queue_limit: int = 256
-    asr_concurrency: int = 1
+    # Every worker's threads, batching and lanes (contract InferenceOptimization.batching).
+    worker_tuning: WorkerTuning = field(default_factory=WorkerTuning)
     # Supervision: a worker silent this long is hung; crash loops; drains; remote workers.
     heartbeat_timeout_s: float = 10.0
     crash_loop_limit: int = 5
@@ -86,7 +85,6 @@ class Settings:
             devices=None if devices is None else _devices(devices),
             state_dir=Path(env.get("LX_STATE_DIR", "state")),
             offline=_bool(env, "LX_OFFLINE") or _bool(env, "HF_HUB_OFFLINE"),
-            worker_cpu_threads=_int(env, "LX_WORKER_CPU_THREADS", 0, 0, 1024),
             load_timeout_ms=_int(env, "LX_LOAD_TIMEOUT_MS", cls.load_timeout_ms, 1, 86_400_000),
             max_upload_mb=float(_int(env, "LX_MAX_UPLOAD_MB", 100, 1, 10_240)),
             default_asr_model=env.get("LX_ASR_MODEL", cls.default_asr_model),
@@ -119,10 +117,7 @@ class Settings:
             / 1000,
             result_cache_size=_int(env, "LX_RESULT_CACHE_SIZE", 512, 0, 1_000_000),
             max_text_chars=_int(env, "LX_MAX_TEXT_CHARS", 20_000, 1, 10_000_000),
-            batch_max_size=_int(env, "LX_BATCH_MAX_SIZE", 32, 1, 1024),
-            batch_timeout_ms=_int(env, "LX_BATCH_TIMEOUT_MS", 5, 0, 10_000),
-            queue_limit=_int(env, "LX_QUEUE_LIMIT", 256, 1, 100_000),
-            asr_concurrency=_int(env, "LX_ASR_CONCURRENCY", 1, 1, 64),
+            worker_tuning=_worker_tuning(env),
             heartbeat_interval_s=_ms(env, "LX_WORKER_HEARTBEAT_INTERVAL_MS", 1000, 10),
             heartbeat_timeout_s=_ms(env, "LX_WORKER_HEARTBEAT_TIMEOUT_MS", 10_000, 50),
             restart_backoff_initial_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MS", 250, 0),
@@ -139,6 +134,29 @@ class Settings:
 
 _TYPES = get_args(ComputeType)
 _POLICIES = ("lru", "lfu", "ttl")
+
+# Each WorkerTuning field is read from LX_<FIELD>, but for these names.
+_TUNING_VARIABLES = {"cpu_threads": "LX_WORKER_CPU_THREADS"}
+
+
+def tuning_variable(field_name: str) -> str:
+    return _TUNING_VARIABLES.get(field_name, f"LX_{field_name.upper()}")
+
+
+def _worker_tuning(env: Mapping[str, str]) -> WorkerTuning:
+    """Defaults and ranges are the Struct's own (protocol/wire/tuning.py)."""
+    defaults = WorkerTuning()
+    values = {}
+    for tuning_field in msgspec.structs.fields(WorkerTuning):
+        name = tuning_field.name
+        info = msgspec.inspect.type_info(tuning_field.type)
+        bounds = info.type if isinstance(info, msgspec.inspect.Metadata) else info
+        if not isinstance(bounds, msgspec.inspect.IntType) or bounds.ge is None or not bounds.le:
+            raise TypeError(f"WorkerTuning.{name}: only bounded whole numbers are read")
+        values[name] = _int(
+            env, tuning_variable(name), getattr(defaults, name), bounds.ge, bounds.le
+        )
+    return WorkerTuning(**values)
 
 
 def _fraction(env: Mapping[str, str], name: str, default: float) -> float:

@@ -6,6 +6,9 @@ A worker on another host connects over TCP with CURVE keys (see gateway/curve_ke
         --server-key gateway.key --secret-key-file this-host.key_secret
 
 Such a worker is restarted by its own supervisor (systemd, Kubernetes), not the gateway.
+Its tuning comes in one piece (`--tuning '{"queue_limit": 64}'`, what the gateway passes
+to the workers it spawns) and/or as one flag per field of protocol.wire.tuning.WorkerTuning
+(`--queue-limit 64`); a flag wins over the same field in `--tuning`.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import msgspec
+
+from protocol.wire.tuning import WorkerTuning, tuning_from_json
 from worker.curve_client import CurveKeys, load_curve_keys
 from worker.memory_cap import MemoryCap
-from worker.scheduling.inference import QueueSettings
 from worker.server import WorkerConfig, WorkerServer
 
 
@@ -37,52 +43,64 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--connect", required=True, help="gateway endpoint (ipc:// or tcp://)")
     parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
-    parser.add_argument("--cpu-threads", type=int, default=0, help="0: CTranslate2 decides")
     parser.add_argument("--heartbeat-interval", type=float, default=1.0, help="seconds")
     parser.add_argument(
         "--memory-limit-mb", type=float, default=0.0, help="exit (code 86) past this RSS; 0: none"
     )
     parser.add_argument("--server-key", help="the gateway's public key: its .key file or z85")
     parser.add_argument("--secret-key-file", type=Path, help="this worker's .key_secret file")
-    defaults = QueueSettings()
-    parser.add_argument(
-        "--batch-max-size",
-        type=_at_least(1),
-        default=defaults.batch_max_size,
-        help="texts per translation batch of one model; 1: no batching",
-    )
-    parser.add_argument(
-        "--batch-timeout-ms",
-        type=_at_least(0, float),
-        default=defaults.batch_timeout_ms,
-        help="how long a translation waits for others to share its batch",
-    )
-    parser.add_argument(
-        "--queue-limit",
-        type=_at_least(1),
-        default=defaults.queue_limit,
-        help="requests waiting per model; more are refused with QUEUE_FULL",
-    )
-    parser.add_argument(
-        "--asr-concurrency",
-        type=_at_least(1),
-        default=defaults.asr_concurrency,
-        help="transcriptions of one model running at once",
-    )
+    parser.add_argument("--tuning", type=_tuning, help="all tuning fields as one JSON object")
+    _add_tuning_flags(parser)
     return parser
 
 
-def _at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[str], float]:
-    def parse(text: str) -> float:
+def _add_tuning_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per WorkerTuning field (`queue_limit`: `--queue-limit`), checked against
+    the field's own type and range."""
+    defaults = WorkerTuning()
+    for field in msgspec.structs.fields(WorkerTuning):
+        info = msgspec.inspect.type_info(field.type)
+        extra = info.extra_json_schema if isinstance(info, msgspec.inspect.Metadata) else None
+        bounds = info.type if isinstance(info, msgspec.inspect.Metadata) else info
+        limits = ""
+        if isinstance(bounds, msgspec.inspect.IntType):
+            limits = f"{bounds.ge} to {bounds.le}, "
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            dest=f"tuning_{field.name}",
+            metavar="N",
+            type=_field_value(field.type),
+            default=None,
+            help=f"{(extra or {}).get('description', '')} "
+            f"({limits}default {getattr(defaults, field.name)})",
+        )
+
+
+def _field_value(annotation: Any) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text} is below {minimum}")
-        return value
+            return msgspec.convert(text, annotation, strict=False)
+        except msgspec.ValidationError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
     return parse
+
+
+def _tuning(text: str) -> WorkerTuning:
+    try:
+        return tuning_from_json(text)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _tuning_of(args: argparse.Namespace) -> WorkerTuning:
+    base: WorkerTuning = args.tuning or WorkerTuning()
+    flags = {
+        field.name: getattr(args, f"tuning_{field.name}")
+        for field in msgspec.structs.fields(WorkerTuning)
+        if getattr(args, f"tuning_{field.name}") is not None
+    }
+    return msgspec.structs.replace(base, **flags)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, float]:
@@ -110,14 +128,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, float]:
         connect=args.connect,
         parent_pid=args.parent_pid,
         heartbeat_interval_s=args.heartbeat_interval,
-        cpu_threads=args.cpu_threads,
         curve=curve,
-        queues=QueueSettings(
-            batch_max_size=args.batch_max_size,
-            batch_timeout_ms=args.batch_timeout_ms,
-            queue_limit=args.queue_limit,
-            asr_concurrency=args.asr_concurrency,
-        ),
+        tuning=_tuning_of(args),
     )
     return config, args.memory_limit_mb
 

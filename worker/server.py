@@ -21,6 +21,7 @@ import zmq
 
 from protocol.errors import ErrorCode, ServiceError, failing_field
 from protocol.wire.messages import (
+    Cancel,
     DetectLanguage,
     ErrorReply,
     GatewayMessage,
@@ -43,13 +44,14 @@ from protocol.wire.messages import (
     decode_from_gateway,
     encode,
 )
+from protocol.wire.tuning import WorkerTuning
 from worker import memory
 from worker.curve_client import CurveKeys, secure
 from worker.devices import supported_compute_types
 from worker.engines import language_id
 from worker.models.cache import ModelCache
 from worker.outbox import Outbox
-from worker.scheduling.inference import InferenceQueues, QueueSettings
+from worker.scheduling.inference import InferenceQueues
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +66,11 @@ class WorkerConfig:
     connect: str
     parent_pid: int | None = None
     heartbeat_interval_s: float = 1.0
-    cpu_threads: int = 0
     executor_threads: int = 4
     # CURVE keys for a tcp:// gateway (a remote worker); None over ipc://.
     curve: CurveKeys | None = None
-    # Batching of translations and the bound on each model's queue.
-    queues: QueueSettings = field(default_factory=QueueSettings)
+    # Threads per model, batching of translations, the bound on each lane, ASR concurrency.
+    tuning: WorkerTuning = field(default_factory=WorkerTuning)
 
 
 class WorkerServer:
@@ -83,9 +84,9 @@ class WorkerServer:
             secure(self._socket, config.curve)
         self._outbox = Outbox(self._context, f"inproc://outbox-{id(self)}")
         self._executor = ThreadPoolExecutor(config.executor_threads, thread_name_prefix="model")
-        self._cache = ModelCache(config.device, config.cpu_threads)
+        self._cache = ModelCache(config.device, config.tuning.cpu_threads)
         self._inference = InferenceQueues(
-            self._cache, self._outbox, config.queues, self._executor.submit
+            self._cache, self._outbox, config.tuning, self._executor.submit
         )
         self._running = True
         self._heartbeat_seq = 0
@@ -136,6 +137,7 @@ class WorkerServer:
                 seq=self._heartbeat_seq,
                 memory=memory.memory_info(self.config.device),
                 in_flight=self._cache.in_flight(),
+                queues=self._inference.depths(),
             )
         )
 
@@ -187,6 +189,8 @@ class WorkerServer:
                 self._submit(message.request_id, self._detect_language, message)
             case Translate():
                 self._inference.translate(message)
+            case Cancel(request_id=rid):
+                self._inference.cancel(rid)  # loads and other requests run to their end
             case HelloRequest():
                 self._send(self._hello())  # the gateway lost track of us: re-admit with our models
             case Shutdown(reason=reason):

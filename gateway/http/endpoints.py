@@ -66,6 +66,8 @@ class Endpoint(Generic[P]):
     # The success body's type (a Struct, or a tuple of the Structs it may be); None: no body.
     response: Any
     statuses: tuple[int, ...] = (200,)
+    # The success body's media type; one other than JSON is text (`response` is then str).
+    media_type: str = "application/json"
     # Other media types the success body may come as (plain-text renderings), as strings.
     text_media_types: tuple[str, ...] = ()
     body: JsonBody | AudioBody | None = None

@@ -13,6 +13,9 @@ from protocol.errors import ErrorBody, ErrorCode, ErrorInfo, ServiceError
 
 log = logging.getLogger(__name__)
 
+# Where a handler notes the code of the error it answered, for the metrics around it.
+ERROR_CODE_SCOPE_KEY = "loquilex.error_code"
+
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MODEL_NOT_FOUND: 404,
     ErrorCode.DOWNLOAD_REQUIRED: 409,
@@ -48,6 +51,7 @@ def error_response(error: ServiceError, headers: dict[str, str] | None = None) -
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    request.scope[ERROR_CODE_SCOPE_KEY] = exc.code.value
     # A full queue or a missing worker says when to come back.
     retry = exc.details.get("retry_after_s")
     headers = {"Retry-After": str(max(1, round(float(retry))))} if retry is not None else None
@@ -59,6 +63,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
         exc.status_code, ErrorCode.INVALID_REQUEST
     )
+    request.scope[ERROR_CODE_SCOPE_KEY] = code.value
     body = ErrorBody(
         error=ErrorInfo(
             code=code.value,

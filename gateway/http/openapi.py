@@ -171,7 +171,9 @@ def _success(endpoint: Endpoint[Any], by_type: dict[Any, Any]) -> dict[str, Any]
     if endpoint.response is not None:
         kinds = endpoint.response if isinstance(endpoint.response, tuple) else (endpoint.response,)
         schema = by_type[kinds[0]] if len(kinds) == 1 else {"anyOf": [by_type[k] for k in kinds]}
-        content = {"application/json": {"schema": schema}}
+        if endpoint.media_type != "application/json":
+            schema = {"type": "string"}
+        content = {endpoint.media_type: {"schema": schema}}
         content |= {media: {"schema": {"type": "string"}} for media in endpoint.text_media_types}
         answer["content"] = content
     return answer

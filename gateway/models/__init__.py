@@ -1,6 +1,6 @@
 """Models on workers: placement and memory admission, loads (de-duplicated, prioritised,
 with events), unloads, the cache policy over time, restores after a worker restart, the
-gateway's record and measured figures of each model, and inference calls to its worker.
+gateway's record and measured figures of each model.
 May import: gateway.workers, gateway.catalog, gateway.hardware, gateway.event_hub,
 gateway.settings, protocol.
 """

@@ -6,11 +6,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from protocol.api.lifecycle import PerformanceMetrics
 
 _WINDOW = 512  # latencies kept for the average and p95
 _THROUGHPUT_WINDOW_S = 60.0
+
+
+class _Revision(Protocol):
+    def bump(self) -> None: ...
 
 
 @dataclass
@@ -23,6 +28,8 @@ class InferenceStats:
     last_at: float | None = None
     _latencies: deque[float] = field(default_factory=lambda: deque(maxlen=_WINDOW))
     _finished_at: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
+    # Told of every change (the record's revision: see records.py).
+    revision: _Revision | None = None
 
     def record(self, elapsed_ms: float, ok: bool) -> None:
         now = self.clock()
@@ -34,6 +41,8 @@ class InferenceStats:
             self._latencies.append(elapsed_ms)
         else:
             self.errors += 1
+        if self.revision is not None:
+            self.revision.bump()
 
     def record_cache_hit(self, elapsed_ms: float) -> None:
         """A request answered from the result cache: served, and counted in the hit rate."""

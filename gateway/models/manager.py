@@ -21,7 +21,7 @@ from gateway.models.load_events import LoadEvents
 from gateway.models.load_slots import LoadSlots
 from gateway.models.memory_estimate import MemoryEstimator, effective_compute_type
 from gateway.models.placement import Placement, WorkerWait, check_compute_type
-from gateway.models.records import ModelRecord, utc_now
+from gateway.models.records import ModelRecord, Revision, utc_now
 from gateway.models.suggestions import suggestions_for
 from gateway.models.worker_calls import ModelLink, refresh_memory
 from gateway.settings import Settings
@@ -72,6 +72,8 @@ class ModelManager:
         self._discovery = known.discovery
         self.estimator = MemoryEstimator()
         self._records: dict[str, ModelRecord] = {}
+        # Grows with every change to what statuses() shows (see records.Revision).
+        self.revision = Revision()
         self._slots = LoadSlots()
         self._placement = Placement(
             catalog, self.estimator, policy, settings.worker_memory_limit_mb
@@ -87,8 +89,10 @@ class ModelManager:
     def record(self, model_id: str) -> ModelRecord:
         record = self._records.get(model_id)
         if record is None:
-            record = ModelRecord(model_id=model_id, kind=self.entry(model_id).kind)
+            kind = self.entry(model_id).kind
+            record = ModelRecord(model_id=model_id, kind=kind, revision=self.revision)
             self._records[model_id] = record
+            self.revision.bump()  # one more model in the list (a local one)
         return record
 
     def records(self) -> list[ModelRecord]:
@@ -96,7 +100,9 @@ class ModelManager:
 
     def statuses(self, locations: Mapping[str, ModelLocation] | None = None) -> list[ModelStatus]:
         """Every catalog model's status (and local models that were used); `locations`:
-        discovery's, read off the event loop, for models never loaded."""
+        discovery's (read here when not given), for models never loaded."""
+        if locations is None and self._discovery is not None:
+            locations = self._discovery.locations()
         ids = [e.model_id for e in self.catalog.asr_entries() + self.catalog.mt_entries()]
         ids += [i for i in self._records if i not in ids]  # local models that were used
         checked_at = self._discovery.checked_at if self._discovery is not None else None
@@ -308,26 +314,27 @@ class ModelManager:
             kind=record.kind,
             source=self._source(entry),
             compute_type=compute_type,
-            cpu_threads=self._settings.worker_cpu_threads,
+            cpu_threads=self._settings.worker_tuning.cpu_threads,
             warmup=request.preload_cache,
             timeout_ms=self._settings.load_timeout_ms,
         )
 
-        def on_progress(progress: LoadProgress) -> None:
-            self.events.progress(record, progress, sid)
-
+        # The worker enforces the load timeout itself and discards a late model; the
+        # grace covers a worker stuck inside one blocking call. Progress keeps it alive.
+        stall_timeout_s = self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S
         try:
             async with self._slots.slot(worker.worker_id, request.priority):
                 self.events.started(record, self._estimate_load_ms(record, entry), required_mb, sid)
-                # The worker enforces the load timeout itself and discards a late model;
-                # the grace covers a worker stuck inside one blocking call.
-                reply = await self.link.request_until_stalled(
+                async with self.link.stream(
                     worker.worker_id,
                     message,
                     request_id=message.request_id,
-                    on_progress=on_progress,
-                    stall_timeout_s=self._settings.load_timeout_ms / 1000 + _TIMEOUT_GRACE_S,
-                )
+                    stall_timeout_s=stall_timeout_s,
+                ) as stream:
+                    async for partial in stream:
+                        if isinstance(partial, LoadProgress):
+                            self.events.progress(record, partial, sid)
+                    reply = stream.final
             assert isinstance(reply, LoadResult)
         except TimeoutError:
             self._fail(record, sid, _timeout_error(record.model_id, self._settings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from gateway.models.availability import Availability
 from gateway.models.inference_stats import InferenceStats
@@ -16,6 +17,23 @@ from protocol.wire.messages import LoadedModel
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+class Revision:
+    """Grows by one whenever something a model's status shows changes, so a status encoded
+    once can be reused until it does (gateway/ops/status_snapshot.py)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value += 1
+
+
+# Fields a status never shows that change on every request: setting them is no change.
+_UNSHOWN = frozenset({"in_flight", "last_used", "loaded_mono", "watchers", "loading"})
 
 
 @dataclass(eq=False)
@@ -45,6 +63,18 @@ class ModelRecord:
     loaded_mono: float = 0.0
     last_used: float = 0.0
     in_flight: int = 0
+    # Shared by all of a manager's records; bumped by any change a status could show.
+    revision: Revision = field(default_factory=Revision, repr=False)
+
+    def __post_init__(self) -> None:
+        self.stats.revision = self.revision
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name not in _UNSHOWN:
+            revision = self.__dict__.get("revision")
+            if revision is not None:
+                revision.bump()
 
     @property
     def busy(self) -> bool:

@@ -7,40 +7,28 @@ one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from gateway.workers.pool import WorkerState
-from protocol.wire.messages import (
-    FinalReply,
-    GatewayMessage,
-    LoadProgress,
-    StatusReply,
-    StatusRequest,
-)
+from gateway.workers.request_stream import RequestStream
+from protocol.wire.messages import FinalReply, GatewayMessage, StatusReply, StatusRequest
 
 
 class ModelLink(Protocol):
     def new_request_id(self) -> str: ...
 
     async def request(
+        self, worker_id: str, message: GatewayMessage, *payload: bytes, request_id: str
+    ) -> FinalReply: ...
+
+    def stream(
         self,
         worker_id: str,
         message: GatewayMessage,
         *payload: bytes,
         request_id: str,
-        on_progress: Callable[[LoadProgress], None] | None = None,
-    ) -> FinalReply: ...
-
-    async def request_until_stalled(
-        self,
-        worker_id: str,
-        message: GatewayMessage,
-        *,
-        request_id: str,
-        on_progress: Callable[[LoadProgress], None],
-        stall_timeout_s: float,
-    ) -> FinalReply: ...
+        stall_timeout_s: float | None = None,
+    ) -> RequestStream: ...
 
 
 async def refresh_memory(link: ModelLink, worker: WorkerState) -> None:

@@ -6,7 +6,7 @@ import math
 import struct
 
 from gateway.catalog.language_pairs import model_architecture
-from gateway.models.inference import InferenceService
+from gateway.inference.calls import InferenceService
 from gateway.models.manager import ModelManager
 from gateway.models.records import utc_now
 from gateway.workers.pool import WorkerPool, WorkerState
@@ -121,6 +121,7 @@ class HealthChecker:
                     WHISPER_SAMPLE_RATE,
                     TranscribeOptions(beam_size=1, best_of=1),
                     count=False,
+                    work_class="interactive",  # a probe must not wait behind long files
                 )
                 elapsed = transcription.inference_ms
         except ServiceError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import msgspec
@@ -70,16 +69,9 @@ async def unload_model(request: Request, params: ModelPath) -> Response:
 
 
 async def models_status(request: Request, params: StatusParams) -> Response:
-    svc = services(request)
-    wanted = params.status
-    locations = await asyncio.to_thread(svc.discovery.locations)  # may rescan the disk
-    statuses = [s for s in svc.models.statuses(locations) if wanted is None or s.status == wanted]
-    body = ModelsStatusResponse(
-        asr_models=[s for s in statuses if svc.models.record(s.model_id).kind == "asr"],
-        mt_models=[s for s in statuses if svc.models.record(s.model_id).kind == "mt"],
-        system_resources=await svc.monitor.snapshot(),
-    )
-    return json_response(body)
+    # Encoded once per change, not per request (gateway/ops/status_snapshot.py).
+    wanted = None if params.status is None else [params.status]
+    return Response(services(request).status.body(wanted), media_type="application/json")
 
 
 async def health_check(request: Request, params: ModelPath) -> Response:

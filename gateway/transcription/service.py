@@ -11,9 +11,9 @@ import time
 
 import msgspec
 
-from gateway.models.inference import InferenceService
+from gateway.inference.calls import InferenceService
+from gateway.inference.result_cache import ResultCache, cache_key
 from gateway.models.manager import ModelManager
-from gateway.models.result_cache import ResultCache, cache_key
 from gateway.transcription.options import TranscribeParams, options_for
 from gateway.transcription.upload import AudioUpload
 from protocol.api.config import AsrConfig

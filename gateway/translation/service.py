@@ -10,9 +10,9 @@ from typing import TypeVar
 
 from gateway.catalog.language_pairs import model_architecture, model_languages
 from gateway.catalog.languages import Language, resolve_language, to_model_code
-from gateway.models.inference import InferenceService
+from gateway.inference.calls import InferenceService
+from gateway.inference.result_cache import ResultCache, cache_key
 from gateway.models.manager import ModelManager
-from gateway.models.result_cache import ResultCache, cache_key
 from gateway.translation.text_splitting import chunk_texts, join_chunks
 from protocol.api.catalog import MTModelInfo
 from protocol.api.config import MtConfig

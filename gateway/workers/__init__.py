@@ -1,7 +1,7 @@
 """The worker processes and the gateway's end of the link to them.
 
-The ZeroMQ link (a future or a stream of replies per request), remote workers over CURVE,
-the pool of known workers and their states, the supervisor that spawns and restarts local
+The ZeroMQ link (a stream of replies per request: request_stream.py), remote workers over
+CURVE, the pool of known workers and their states, the supervisor that spawns and restarts local
 workers, heartbeats, exits, operator controls (drain, restart).
 May import: gateway.settings, gateway.event_hub, gateway.hardware, protocol.
 """

@@ -28,8 +28,6 @@ from protocol.wire.messages import Shutdown
 
 log = logging.getLogger(__name__)
 
-_POLL_S = 0.05
-
 
 class WorkerControl:
     def __init__(
@@ -115,12 +113,8 @@ class WorkerControl:
             self._pool.announce("worker.drained", worker)
 
     async def _wait_drained(self, worker_id: str, timeout_s: float | None) -> bool:
-        async def idle() -> None:
-            while self._link.pending_for(worker_id):
-                await asyncio.sleep(_POLL_S)
-
         try:
-            await asyncio.wait_for(idle(), timeout_s)
+            await asyncio.wait_for(self._link.wait_idle(worker_id), timeout_s)
         except TimeoutError:
             return False
         return True

@@ -1,12 +1,13 @@
-"""The gateway's end of the ZeroMQ link: ROUTER sockets, one future per request.
+"""The gateway's end of the ZeroMQ link: ROUTER sockets, one open stream per request.
 
 Local workers connect over ipc://; remote ones over tcp:// with CURVE when configured
 (a second ROUTER, see remote_listener). Workers use their worker id as ZeroMQ identity;
-the link remembers on which socket each one said hello. Replies resolve the future of
-their `request_id` (only from the worker it was sent to); progress goes to the
-request's callback; hellos, heartbeats, goodbyes and load/unload results go to the pool.
-A worker heard from without a hello (a remote one reconnecting, a restarted gateway) is
-asked to introduce itself again. Frames that do not decode are logged and dropped.
+the link remembers on which socket each one said hello. Every request is a stream
+(request_stream.py): its partial replies and then its final reply go to the stream of
+their `request_id`, only from the worker it was sent to; replies to requests nobody waits
+for (any more) are dropped. Hellos, heartbeats, goodbyes and load/unload results go to the
+pool. A worker heard from without a hello (a remote one reconnecting, a restarted gateway)
+is asked to introduce itself again. Frames that do not decode are logged and dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,17 +28,18 @@ import zmq.asyncio
 
 from gateway.workers.exits import failure_for
 from gateway.workers.remote_listener import RemoteListener
+from gateway.workers.request_stream import RequestStream
 from protocol.errors import ErrorCode, ServiceError
 from protocol.wire.messages import (
-    ErrorReply,
+    Cancel,
     FinalReply,
     GatewayMessage,
     Goodbye,
     Heartbeat,
     Hello,
     HelloRequest,
-    LoadProgress,
     LoadResult,
+    PartialReply,
     UnloadResult,
     WorkerMessage,
     decode_from_worker,
@@ -50,18 +51,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[LoadProgress], None]
 MessageCallback = Callable[[str, WorkerMessage], None]
 Gate = Callable[[str], ServiceError | None]
 
 _ASK_HELLO_EVERY_S = 1.0
-
-
-@dataclass
-class _Pending:
-    worker_id: str
-    future: asyncio.Future[FinalReply]
-    on_progress: ProgressCallback | None
 
 
 class WorkerLink:
@@ -73,7 +66,9 @@ class WorkerLink:
         self._sockets: list[zmq.asyncio.Socket] = [self._local]
         self._routes: dict[str, zmq.asyncio.Socket] = {}
         self._asked_hello: dict[str, float] = {}
-        self._pending: dict[str, _Pending] = {}
+        self._streams: dict[str, RequestStream] = {}
+        self._open_on: dict[str, int] = {}  # open streams per worker
+        self._idle: dict[str, asyncio.Event] = {}  # set while a worker has none
         self._ids = itertools.count(1)
         self._prefix = f"{os.getpid():x}"
         self._receivers: list[asyncio.Task[None]] = []
@@ -126,7 +121,21 @@ class WorkerLink:
         return f"{self._prefix}-{next(self._ids)}"
 
     def pending_for(self, worker_id: str) -> int:
-        return sum(1 for p in self._pending.values() if p.worker_id == worker_id)
+        """Requests sent to the worker whose final reply has not come."""
+        return self._open_on.get(worker_id, 0)
+
+    async def wait_idle(self, worker_id: str) -> None:
+        """Return once the worker has no request in flight (at once if it has none)."""
+        while self.pending_for(worker_id):
+            await self._idle_event(worker_id).wait()
+
+    def _idle_event(self, worker_id: str) -> asyncio.Event:
+        event = self._idle.get(worker_id)
+        if event is None:
+            event = self._idle[worker_id] = asyncio.Event()
+            if not self.pending_for(worker_id):
+                event.set()
+        return event
 
     def is_remote(self, worker_id: str) -> bool:
         return worker_id in self._routes and self._routes[worker_id] is not self._local
@@ -144,80 +153,85 @@ class WorkerLink:
                 ) from exc
             raise
 
-    async def request(
+    def stream(
         self,
         worker_id: str,
         message: GatewayMessage,
         *payload: bytes,
         request_id: str,
-        on_progress: ProgressCallback | None = None,
+        stall_timeout_s: float | None = None,
+    ) -> RequestStream:
+        """A request whose partial replies the caller reads as they come (request_stream.py);
+        sent when the caller enters it (`async with`). With `stall_timeout_s`, reading gives
+        up (TimeoutError) only after that long without any reply: a download that keeps
+        reporting bytes is not stuck."""
+        return RequestStream(self, worker_id, message, payload, request_id, stall_timeout_s)
+
+    async def request(
+        self, worker_id: str, message: GatewayMessage, *payload: bytes, request_id: str
     ) -> FinalReply:
         """Send a request and wait for its final reply; an ErrorReply raises ServiceError."""
-        refused = self.gate(worker_id) if self.gate is not None else None
+        async with self.stream(worker_id, message, *payload, request_id=request_id) as stream:
+            return await stream.result()
+
+    # ------------------------------------------------------------ stream host
+
+    def open_stream(self, stream: RequestStream) -> None:
+        refused = self.gate(stream.worker_id) if self.gate is not None else None
         if refused is not None:
             raise refused
-        future: asyncio.Future[FinalReply] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = _Pending(worker_id, future, on_progress)
+        if stream.request_id in self._streams:
+            raise ValueError(f"request id {stream.request_id} is already in flight")
+        self._streams[stream.request_id] = stream
+        worker_id = stream.worker_id
+        self._open_on[worker_id] = self._open_on.get(worker_id, 0) + 1
+        self._idle_event(worker_id).clear()
+
+    def close_stream(self, stream: RequestStream, cancel: bool) -> None:
+        if self._streams.get(stream.request_id) is not stream:
+            return  # already ended
+        del self._streams[stream.request_id]
+        worker_id = stream.worker_id
+        self._open_on[worker_id] -= 1
+        if not self._open_on[worker_id]:
+            del self._open_on[worker_id]
+            self._idle_event(worker_id).set()
+        if cancel:
+            self._send_nowait(worker_id, Cancel(request_id=stream.request_id))
+
+    def _end_stream(self, stream: RequestStream) -> None:
+        stream.ended()
+        self.close_stream(stream, cancel=False)
+
+    def _send_nowait(self, worker_id: str, message: GatewayMessage) -> None:
+        """Send without waiting (safe while a task is being cancelled); a failure is only
+        logged: the worker is gone, and with it what the message was about."""
+        socket = self._routes.get(worker_id, self._local)
         try:
-            await self.send(worker_id, message, *payload)
-            reply = await future
-        finally:
-            self._pending.pop(request_id, None)
-        if isinstance(reply, ErrorReply):
-            raise ServiceError(reply.code, reply.message, reply.details)
-        return reply
-
-    async def request_until_stalled(
-        self,
-        worker_id: str,
-        message: GatewayMessage,
-        *,
-        request_id: str,
-        on_progress: ProgressCallback,
-        stall_timeout_s: float,
-    ) -> FinalReply:
-        """Like `request`, but gives up (TimeoutError) only after `stall_timeout_s` without
-        a reply or a progress event: a download that keeps reporting bytes is not stuck."""
-        loop = asyncio.get_running_loop()
-        last_progress = loop.time()
-
-        def progressed(progress: LoadProgress) -> None:
-            nonlocal last_progress
-            last_progress = loop.time()
-            on_progress(progress)
-
-        reply = asyncio.ensure_future(
-            self.request(worker_id, message, request_id=request_id, on_progress=progressed)
-        )
-        while True:
-            remaining = last_progress + stall_timeout_s - loop.time()
-            done, _ = await asyncio.wait({reply}, timeout=max(remaining, 0.0))
-            if done:
-                return reply.result()
-            if loop.time() - last_progress >= stall_timeout_s:
-                reply.cancel()
-                raise TimeoutError
+            sent = socket.send_multipart([worker_id.encode(), encode(message)])
+        except zmq.ZMQError as exc:
+            log.info("could not send %s to %s: %s", type(message).__name__, worker_id, exc)
+            return
+        if isinstance(sent, asyncio.Future):
+            sent.add_done_callback(_log_send_failure)
 
     def fail_pending(
         self, worker_id: str | None, cause: str, error: ServiceError | None = None
     ) -> int:
-        """Fail every request waiting on a worker (None: on any worker) at once."""
+        """Fail every request open on a worker (None: on any worker) at once."""
         failed = 0
-        for request_id, pending in list(self._pending.items()):
-            if worker_id is not None and pending.worker_id != worker_id:
+        for stream in list(self._streams.values()):
+            if worker_id is not None and stream.worker_id != worker_id:
                 continue
-            if not pending.future.done():
-                template = error or ServiceError(
-                    ErrorCode.WORKER_UNAVAILABLE,
-                    f"Worker {pending.worker_id} could not answer: {cause}.",
-                    {"worker_id": pending.worker_id, "cause": cause},
-                )
-                # One exception object per request: each gets its own traceback.
-                pending.future.set_exception(
-                    ServiceError(template.code, template.message, template.details)
-                )
-                failed += 1
-            self._pending.pop(request_id, None)
+            template = error or ServiceError(
+                ErrorCode.WORKER_UNAVAILABLE,
+                f"Worker {stream.worker_id} could not answer: {cause}.",
+                {"worker_id": stream.worker_id, "cause": cause},
+            )
+            # One exception object per request: each gets its own traceback.
+            stream.deliver(ServiceError(template.code, template.message, template.details))
+            self._end_stream(stream)
+            failed += 1
         return failed
 
     def forget(self, worker_id: str) -> None:
@@ -290,23 +304,22 @@ class WorkerLink:
         if isinstance(sent, asyncio.Future):
             sent.add_done_callback(_log_send_failure)
 
-    def _on_reply(self, worker_id: str, message: FinalReply | LoadProgress) -> None:
-        pending = self._pending.get(message.request_id)
-        if pending is None or pending.worker_id != worker_id:
+    def _on_reply(self, worker_id: str, message: PartialReply | FinalReply) -> None:
+        stream = self._streams.get(message.request_id)
+        if stream is None or stream.worker_id != worker_id:
             log.debug(
                 "dropped a reply to unknown request %s from %s", message.request_id, worker_id
             )
             return
-        if isinstance(message, LoadProgress):
-            if pending.on_progress is not None:
-                pending.on_progress(message)
+        if isinstance(message, PartialReply):
+            stream.deliver(message)
             return
         if isinstance(message, LoadResult | UnloadResult):
             self._on_message(worker_id, message)  # the pool tracks each worker's models
-        if not pending.future.done():
-            pending.future.set_result(message)
+        stream.deliver(message)
+        self._end_stream(stream)
 
 
 def _log_send_failure(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.info("could not ask a worker for its hello: %s", future.exception())
+        log.info("could not send to a worker (a hello request or a cancel): %s", future.exception())

@@ -30,6 +30,7 @@ from protocol.wire.messages import (
     Goodbye,
     Heartbeat,
     Hello,
+    LaneDepth,
     LoadedModel,
     LoadResult,
     MemoryInfo,
@@ -69,6 +70,8 @@ class WorkerState:
     # What its latest hello said it holds: a reconnecting worker keeps its models.
     reported: list[LoadedModel] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Its lanes' waiting requests, as its latest heartbeat reported them (for the metrics).
+    queues: list[LaneDepth] = field(default_factory=list)
 
     def summary(self, now: float, in_flight: int) -> WorkerSummary:
         age = None if self.last_heartbeat is None else round((now - self.last_heartbeat) * 1000)
@@ -190,6 +193,7 @@ class WorkerPool:
         worker.last_heartbeat = self.clock()
         worker.memory = beat.memory
         worker.in_flight = beat.in_flight
+        worker.queues = beat.queues
         if worker.state != "draining":
             worker.state = "busy" if beat.in_flight else "ready"
 
@@ -229,6 +233,7 @@ class WorkerPool:
         worker.last_heartbeat = worker.up_since = None
         worker.models = set()
         worker.in_flight = 0
+        worker.queues = []
         log.warning("worker %s lost: %s", worker_id, exit.message)
         self._set_state(worker, "lost", exit.message)
         for listener in self._listeners:

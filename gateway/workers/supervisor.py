@@ -24,6 +24,7 @@ from gateway.workers.restart_policy import RestartPolicy
 from protocol.api.lifecycle import ExitReason, WorkerExit
 from protocol.errors import ServiceError
 from protocol.wire.messages import Shutdown
+from protocol.wire.tuning import tuning_to_json
 
 log = logging.getLogger(__name__)
 
@@ -122,17 +123,13 @@ class Supervisor:
             self._link.endpoint,
             "--parent-pid",
             str(os.getpid()),
-            "--cpu-threads",
-            str(settings.worker_cpu_threads),
             "--heartbeat-interval",
             str(settings.heartbeat_interval_s),
+            "--tuning",
+            tuning_to_json(settings.worker_tuning),
         ]
         if settings.worker_memory_limit_mb:
             command += ["--memory-limit-mb", str(settings.worker_memory_limit_mb)]
-        command += ["--batch-max-size", str(settings.batch_max_size)]
-        command += ["--batch-timeout-ms", str(settings.batch_timeout_ms)]
-        command += ["--queue-limit", str(settings.queue_limit)]
-        command += ["--asr-concurrency", str(settings.asr_concurrency)]
         process = await asyncio.create_subprocess_exec(*command)
         child.process = process
         self._pool.expect(child.worker_id, child.device, process.pid)

@@ -2,9 +2,12 @@
 
 Every message is a tagged Struct; each direction has one union, so one decode both
 validates and dispatches. Requests carry `request_id`; replies and events echo it.
-Audio travels as its own ZeroMQ frame after the message, never inside msgpack.
-New fields are appended with defaults so older peers still decode. Decoding checks every
-range (the decoding options are `protocol.options`'), so a worker refuses what is out of range.
+A request gets any number of partial replies (`PartialReply`, in order) and then exactly
+one final reply (`FinalReply`); the gateway may send more messages naming an open request
+(`Cancel`, later audio chunks). Audio travels as its own ZeroMQ frame after the message,
+never inside msgpack. New fields are appended with defaults so older peers still decode.
+Decoding checks every range (the decoding options are `protocol.options`'), so a worker
+refuses what is out of range.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from protocol.vocabulary import (
 PROTOCOL_VERSION = 1
 
 LoadStage = Literal["resolving", "downloading", "loading_weights", "warming_up"]
+# Which of a model's lanes a request waits in (worker/scheduling/lanes.py says how each is
+# served): `interactive` (probes, short clips, live audio) goes before `bulk` (long files).
+WorkClass = Literal["interactive", "bulk"]
 
 
 class _Message(msgspec.Struct, tag=True, kw_only=True, omit_defaults=True):
@@ -129,6 +135,8 @@ class Transcribe(_Message):
     audio_format: AudioEncoding = "container"
     options: TranscribeOptions = msgspec.field(default_factory=TranscribeOptions)
     sample_rate: SampleRate = WHISPER_SAMPLE_RATE  # of raw samples; a container says its own
+    # None: the worker judges from the audio's length (see worker/scheduling/inference.py).
+    work_class: WorkClass | None = None
 
 
 class Translate(_Message):
@@ -161,6 +169,13 @@ class DetectLanguage(_Message):
     candidates: list[str] | None = None
 
 
+class Cancel(_Message):
+    """The gateway no longer waits for this request: queued, it is dropped without a reply;
+    running, it stops at its next safe point if its work can (any reply is ignored)."""
+
+    request_id: str
+
+
 GatewayMessage = (
     LoadModel
     | UnloadModel
@@ -170,6 +185,7 @@ GatewayMessage = (
     | Translate
     | HelloRequest
     | DetectLanguage
+    | Cancel
 )
 
 
@@ -188,11 +204,21 @@ class Hello(_Message):
     models: list[LoadedModel] = msgspec.field(default_factory=list)
 
 
+class LaneDepth(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Requests of one model and class of work waiting in a worker (not yet running)."""
+
+    model_id: str
+    work_class: str
+    queued: int = 0
+
+
 class Heartbeat(_Message):
     worker_id: str
     seq: int
     memory: MemoryInfo
     in_flight: int = 0
+    # Every lane the worker has (an emptied lane stays, at 0), for the gateway's metrics.
+    queues: list[LaneDepth] = msgspec.field(default_factory=list)
 
 
 class LoadProgress(_Message):
@@ -274,21 +300,11 @@ class LanguagesDetected(_Message):
     languages: list[DetectedLanguage]  # one per text, in order
 
 
-WorkerMessage = (
-    Hello
-    | Heartbeat
-    | LoadProgress
-    | LoadResult
-    | UnloadResult
-    | StatusReply
-    | TranscribeResult
-    | ErrorReply
-    | TranslateResult
-    | Goodbye
-    | LanguagesDetected
-)
+# What a request hears before its final reply, in order. Adding a kind of partial reply
+# (live captions) is one more member here.
+PartialReply = LoadProgress
 
-# Replies end a request; LoadProgress is an event on the way.
+# Replies that end a request.
 FinalReply = (
     LoadResult
     | UnloadResult
@@ -298,6 +314,8 @@ FinalReply = (
     | TranslateResult
     | LanguagesDetected
 )
+
+WorkerMessage = Hello | Heartbeat | Goodbye | PartialReply | FinalReply
 
 _encoder = msgspec.msgpack.Encoder()
 _gateway_decoder: msgspec.msgpack.Decoder[GatewayMessage] = msgspec.msgpack.Decoder(GatewayMessage)

@@ -3,10 +3,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import Settings, SettingsError
+from gateway.settings import Settings, SettingsError, tuning_variable
+from protocol.wire.tuning import WorkerTuning
 
 
 def test_defaults_without_environment() -> None:
@@ -34,7 +36,8 @@ def test_batching_and_queue_settings() -> None:
     settings = Settings.from_env(
         {"LX_BATCH_MAX_SIZE": "8", "LX_BATCH_TIMEOUT_MS": "0", "LX_QUEUE_LIMIT": "4"}
     )
-    assert (settings.batch_max_size, settings.batch_timeout_ms, settings.queue_limit) == (8, 0, 4)
+    tuning = settings.worker_tuning
+    assert (tuning.batch_max_size, tuning.batch_timeout_ms, tuning.queue_limit) == (8, 0, 4)
     with pytest.raises(SettingsError, match="LX_QUEUE_LIMIT"):
         Settings.from_env({"LX_QUEUE_LIMIT": "0"})
 
@@ -77,3 +80,25 @@ def test_defaults_no_request_could_use_stop_start_up(
     settings = Settings(devices=("cpu",), state_dir=tmp_path)
     with pytest.raises(SettingsError, match=named):
         create_app(dataclasses.replace(settings, **changes))  # type: ignore[arg-type]
+
+
+def test_worker_tuning_comes_from_its_variables_with_the_structs_defaults_and_ranges() -> None:
+    assert Settings.from_env({}).worker_tuning == WorkerTuning()
+    env = {
+        "LX_WORKER_CPU_THREADS": "3",
+        "LX_BATCH_MAX_SIZE": "16",
+        "LX_BATCH_TIMEOUT_MS": "20",
+        "LX_QUEUE_LIMIT": "9",
+        "LX_ASR_CONCURRENCY": "2",
+    }
+    assert Settings.from_env(env).worker_tuning == WorkerTuning(
+        cpu_threads=3, batch_max_size=16, batch_timeout_ms=20, queue_limit=9, asr_concurrency=2
+    )
+    # Every field has its variable, and out of the field's range it names it.
+    for field in msgspec.structs.fields(WorkerTuning):
+        variable = tuning_variable(field.name)
+        assert variable in env
+        with pytest.raises(SettingsError, match=rf"{variable}=100001: expected a value from \d"):
+            Settings.from_env({variable: "100001"})
+    with pytest.raises(SettingsError, match=r"LX_BATCH_TIMEOUT_MS='2\.5': expected a whole"):
+        Settings.from_env({"LX_BATCH_TIMEOUT_MS": "2.5"})

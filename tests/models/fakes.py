@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
 
 from gateway.workers.pool import WorkerState
+from gateway.workers.request_stream import RequestStream
 from protocol.api.lifecycle import WorkerStateName
 from protocol.wire.messages import (
     FinalReply,
@@ -53,8 +53,8 @@ def worker(
 
 
 class FakeLink:
-    """Answers StatusRequest with `memory`, UnloadModel at once, and LoadModel once
-    `release` is set (after reporting `progress`); `load_sent` tells a LoadModel arrived.
+    """Answers StatusRequest with `memory`, UnloadModel at once, and a LoadModel stream once
+    `release` is set (after its `progress` partials); `load_sent` tells a LoadModel arrived.
     Every message sent is kept, in order."""
 
     def __init__(self, memory_info: MemoryInfo, load_mb: float = 300.0) -> None:
@@ -65,6 +65,7 @@ class FakeLink:
         self.load_sent = asyncio.Event()
         self.progress: list[LoadProgress] = []
         self._ids = itertools.count(1)
+        self._streams: dict[str, RequestStream] = {}
 
     def new_request_id(self) -> str:
         return f"r{next(self._ids)}"
@@ -84,7 +85,6 @@ class FakeLink:
         message: GatewayMessage,
         *payload: bytes,
         request_id: str,
-        on_progress: Callable[[LoadProgress], None] | None = None,
     ) -> FinalReply:
         self.sent.append(message)
         await asyncio.sleep(0)  # a real round trip yields to other tasks
@@ -96,21 +96,35 @@ class FakeLink:
             )
         raise AssertionError(f"the manager sent {message!r} through request()")
 
-    async def request_until_stalled(
+    def stream(
         self,
         worker_id: str,
         message: GatewayMessage,
-        *,
+        *payload: bytes,
         request_id: str,
-        on_progress: Callable[[LoadProgress], None],
-        stall_timeout_s: float,
-    ) -> FinalReply:
+        stall_timeout_s: float | None = None,
+    ) -> RequestStream:
+        return RequestStream(self, worker_id, message, payload, request_id, stall_timeout_s)
+
+    # ------------------------------------------------------------ as the stream's host
+
+    def open_stream(self, stream: RequestStream) -> None:
+        self._streams[stream.request_id] = stream
+
+    def close_stream(self, stream: RequestStream, cancel: bool) -> None:
+        pass
+
+    async def send(self, worker_id: str, message: GatewayMessage, *payload: bytes) -> None:
         assert isinstance(message, LoadModel), message
         self.sent.append(message)
         self.load_sent.set()
+        asyncio.get_running_loop().create_task(self._answer_load(message))
+
+    async def _answer_load(self, message: LoadModel) -> None:
         await self.release.wait()
+        stream = self._streams[message.request_id]
         for progress in self.progress:
-            on_progress(progress)
+            stream.deliver(progress)
         model = LoadedModel(
             model_id=message.model_id,
             kind=message.kind,
@@ -120,4 +134,5 @@ class FakeLink:
             memory_usage_mb=self.load_mb,
             load_time_ms=5.0,
         )
-        return LoadResult(request_id=request_id, model=model)
+        stream.deliver(LoadResult(request_id=message.request_id, model=model))
+        stream.ended()

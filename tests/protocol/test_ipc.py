@@ -56,6 +56,8 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         sample_rate=8000,
         options=TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
     ),
+    ipc.Transcribe(request_id="r5", model_id="m", work_class="bulk"),
+    ipc.Cancel(request_id="r5"),
     ipc.Shutdown(reason="test"),
     ipc.DetectLanguage(request_id="d1", texts=["bonjour"], candidates=["fr", "en"]),
     ipc.HelloRequest(reason="unknown to the gateway"),

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from protocol.options import TranscribeOptions, check_options
 from protocol.vocabulary import WHISPER_SAMPLE_RATE
 from protocol.wire.messages import Segment, Transcribe, TranscribeResult, Word
+from worker.engines.stopping import StopCheck, Stopped
 
 # A temperature of 0 means "greedy, with faster-whisper's fallback ladder when decoding fails".
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -61,16 +62,26 @@ class WhisperEngine:
         options = TranscribeOptions(beam_size=1, best_of=1, language="en")
         self.transcribe(silence, Transcribe(request_id="warm-up", model_id="", options=options))
 
-    def transcribe(self, audio: npt.NDArray[np.float32], request: Transcribe) -> TranscribeResult:
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        request: Transcribe,
+        should_stop: StopCheck | None = None,
+    ) -> TranscribeResult:
         """The reply to `request`, for its audio as 16 kHz samples (the caller adds how long
-        the request queued)."""
+        the request queued). Raises Stopped when `should_stop` says so between two segments
+        (each next segment is decoded only when asked for)."""
         options = request.options
         check_options(options)
         started = time.perf_counter()
         segments_iter, info = self._model.transcribe(
             audio, **transcribe_kwargs(options, self.multilingual)
         )
-        segments = [_segment(s, options.word_timestamps) for s in segments_iter]
+        segments = []
+        for raw in segments_iter:
+            segments.append(_segment(raw, options.word_timestamps))
+            if should_stop is not None and should_stop():
+                raise Stopped
         return TranscribeResult(
             request_id=request.request_id,
             model_id=request.model_id,

@@ -1,4 +1,5 @@
-"""Which work runs when: bounded lanes per model, batches formed from what waits together,
-and the runners that hand a batch to its engine and answer each request.
-May import: worker.engines, worker.models, worker.outbox, protocol.
+"""Which work runs when: bounded lanes per model and class of work (lanes.py), the rule that
+picks the lane a free decode slot goes to (priorities.py), batches formed from what waits
+together (batcher.py), and the runners that hand a batch to its engine and answer each
+request (inference.py). May import: worker.engines, worker.models, worker.outbox, protocol.
 """

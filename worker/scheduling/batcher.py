@@ -24,6 +24,7 @@ class Pending(Generic[T]):
     key: Hashable  # only requests with equal keys may share a batch
     size: int  # what it adds to a batch: its texts (at least 1)
     enqueued_at: float  # time.monotonic() when it arrived
+    request_id: str = ""  # what a Cancel names
 
 
 def plan_batch(queue: Sequence[Pending[T]], max_size: int) -> tuple[list[int], bool]:

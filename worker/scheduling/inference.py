@@ -1,14 +1,31 @@
-"""Transcribe and Translate requests: checked, queued per model, run in batches, answered.
+"""Transcribe and Translate requests: checked, queued per model and class, run, answered.
 
-Called from the I/O thread (`translate`, `transcribe`), which never waits: a request that
-cannot run (model not loaded, queue full) is answered at once; the rest run on the executor.
-Translations of one model that arrive close together share one `translate_batch` call;
-transcriptions of one model run `asr_concurrency` at a time, in arrival order.
+Called from the I/O thread (`translate`, `transcribe`, `cancel`), which never waits: a
+request that cannot run (model not loaded, lane full) is answered at once; the rest run on
+the executor. Translations of one model that arrive close together share one
+`translate_batch` call (one lane per model, as before classes of work); transcriptions of
+one model run `asr_concurrency` at a time over its two lanes:
+
+- `interactive` (priority over bulk): health probes, short clips, later live audio;
+- `bulk`: long files.
+
+The class of a transcription is the one the gateway names on the request (`work_class`),
+else the worker's judgement from the audio's size: raw PCM of at most
+`INTERACTIVE_MAX_SECONDS` (its byte count gives the exact duration), or a container of at
+most as many bytes as that PCM would take (exact for 16 kHz mono WAV; compressed audio
+holds more per byte, so a small compressed file may be longer: a misjudged class costs
+only waiting time, and the starvation rule of priorities.py bounds that). Anything larger
+is bulk.
+
+`cancel` drops a request that still waits, without a reply; a transcription that runs is
+asked to stop between two segments, and then sends no reply either (the gateway stopped
+waiting). A translation batch that runs is shared by others and always finishes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -18,14 +35,18 @@ from protocol.errors import ErrorCode, ServiceError
 from protocol.vocabulary import ModelKind
 from protocol.wire.messages import (
     ErrorReply,
+    LaneDepth,
     Transcribe,
     Translate,
     TranslateResult,
     Translation,
+    WorkClass,
     WorkerMessage,
 )
+from protocol.wire.tuning import WorkerTuning
 from worker.engines.audio import decode_audio
 from worker.engines.mt_batch import Outcome, batch_key, translate_together
+from worker.engines.stopping import Stopped
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
 from worker.models.cache import ModelCache, Tally
@@ -36,47 +57,62 @@ from worker.scheduling.lanes import LanePolicy, RequestQueues, Runner, Submit
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class QueueSettings:
-    batch_max_size: int = 32  # texts per translate_batch call; 1 turns batching off
-    batch_timeout_ms: float = 5.0  # how long a translation waits for others to join it
-    queue_limit: int = 256  # requests waiting per model before QUEUE_FULL
-    asr_concurrency: int = 1  # transcriptions of one model running at once
+INTERACTIVE_MAX_SECONDS = 30.0  # one Whisper window
+_PCM_BYTES_PER_SECOND = 16_000 * 2  # pcm_s16le_16k
+_INTERACTIVE_MAX_BYTES = int(INTERACTIVE_MAX_SECONDS * _PCM_BYTES_PER_SECOND)
+
+_PRIORITY: dict[WorkClass, int] = {"interactive": 1, "bulk": 0}
+_MT_CLASS: WorkClass = "interactive"
+
+
+def work_class_of(request: Transcribe, audio_bytes: int) -> WorkClass:
+    """The lane a transcription waits in (the rule of the module docstring)."""
+    if request.work_class is not None:
+        return request.work_class
+    return "interactive" if audio_bytes <= _INTERACTIVE_MAX_BYTES else "bulk"
 
 
 @dataclass(frozen=True)
 class _Audio:
     request: Transcribe
     data: bytes
+    stop: threading.Event
 
 
+# Queued audio stays in memory: a tighter cap per lane keeps a burst of large uploads
+# within _ASR_QUEUE_CAP x LX_MAX_UPLOAD_MB (interactive audio is small by its rule).
 _ASR_QUEUE_CAP = 32
 
 
 class InferenceQueues:
     def __init__(
-        self, cache: ModelCache, outbox: Outbox, settings: QueueSettings, submit: Submit
+        self, cache: ModelCache, outbox: Outbox, tuning: WorkerTuning, submit: Submit
     ) -> None:
         self._cache = cache
         self._outbox = outbox
         self._queues = RequestQueues(submit)
-        limit = max(settings.queue_limit, 1)
         self._mt_policy = LanePolicy(
-            max_batch_size=max(settings.batch_max_size, 1),
-            batch_timeout_s=max(settings.batch_timeout_ms, 0.0) / 1000,
+            max_batch_size=tuning.batch_max_size,
+            batch_timeout_s=tuning.batch_timeout_ms / 1000,
             # One batch at a time: the next one gathers while this one runs, and two
             # batches at once would only compete for the same cores.
             concurrency=1,
-            limit=limit,
+            limit=tuning.queue_limit,
+            priority=_PRIORITY[_MT_CLASS],
         )
-        self._asr_policy = LanePolicy(
-            max_batch_size=1,
-            batch_timeout_s=0.0,
-            concurrency=max(settings.asr_concurrency, 1),
-            # Queued audio stays in memory: a tighter cap keeps a burst of large uploads
-            # within _ASR_QUEUE_CAP x LX_MAX_UPLOAD_MB.
-            limit=min(limit, _ASR_QUEUE_CAP),
-        )
+        self._asr_policies = {
+            work_class: LanePolicy(
+                max_batch_size=1,
+                batch_timeout_s=0.0,
+                concurrency=tuning.asr_concurrency,
+                limit=min(tuning.queue_limit, _ASR_QUEUE_CAP),
+                priority=priority,
+            )
+            for work_class, priority in _PRIORITY.items()
+        }
+        # Transcriptions queued or running, by request id: the flag a Cancel sets.
+        self._stops: dict[str, threading.Event] = {}
+        self._stops_lock = threading.Lock()
 
     def close(self) -> None:
         self._queues.close()
@@ -85,41 +121,59 @@ class InferenceQueues:
 
     def translate(self, request: Translate) -> None:
         size = max(len(request.texts), 1)
-        pending = Pending(request, batch_key(request), size, time.monotonic())
+        rid = request.request_id
+        pending = Pending(request, batch_key(request), size, time.monotonic(), rid)
         self._enqueue(
-            request.request_id,
-            request.model_id,
-            "mt",
-            pending,
-            self._mt_policy,
-            self._run_translations,
+            request.model_id, "mt", pending, self._mt_policy, self._run_translations, _MT_CLASS
         )
 
     def transcribe(self, request: Transcribe, audio: bytes) -> None:
-        pending = Pending(_Audio(request, audio), None, 1, time.monotonic())
-        self._enqueue(
-            request.request_id,
-            request.model_id,
-            "asr",
-            pending,
-            self._asr_policy,
-            self._run_transcription,
-        )
+        rid = request.request_id
+        stop = threading.Event()
+        pending = Pending(_Audio(request, audio, stop), None, 1, time.monotonic(), rid)
+        work_class = work_class_of(request, len(audio))
+        with self._stops_lock:
+            self._stops[rid] = stop
+        policy = self._asr_policies[work_class]
+        if not self._enqueue(
+            request.model_id, "asr", pending, policy, self._run_transcription, work_class
+        ):
+            self._forget(rid)
+
+    def depths(self) -> list[LaneDepth]:
+        return self._queues.depths()
+
+    def cancel(self, request_id: str) -> None:
+        """The gateway no longer waits for this request (the module docstring says how)."""
+        dropped = self._queues.cancel(request_id)
+        with self._stops_lock:
+            stop = self._stops.pop(request_id, None) if dropped else self._stops.get(request_id)
+        if stop is not None:
+            stop.set()
+        if dropped:
+            log.info("request %s was cancelled before it ran", request_id)
 
     def _enqueue(
         self,
-        request_id: str,
         model_id: str,
         kind: ModelKind,
         pending: Pending[Translate] | Pending[_Audio],
         policy: LanePolicy,
         run: Runner,
-    ) -> None:
+        work_class: WorkClass,
+    ) -> bool:
+        """Queue a request, or answer it at once with why it cannot wait; True if queued."""
         try:
             self._cache.require(model_id, kind)
-            self._queues.put(model_id, pending, policy, run)
+            self._queues.put(model_id, pending, policy, run, work_class)
         except ServiceError as exc:
-            self._outbox.send(error_reply(request_id, exc))
+            self._outbox.send(error_reply(pending.request_id, exc))
+            return False
+        return True
+
+    def _forget(self, request_id: str) -> None:
+        with self._stops_lock:
+            self._stops.pop(request_id, None)
 
     # ------------------------------------------------------------ on executor threads
 
@@ -153,14 +207,28 @@ class InferenceQueues:
     def _run_transcription(self, batch: list[Pending[_Audio]]) -> None:
         for pending in batch:
             queue_ms = _ms(time.monotonic() - pending.enqueued_at)
-            self._outbox.send(self._transcribe(pending.item, queue_ms))
+            try:
+                reply = self._transcribe(pending.item, queue_ms)
+            finally:
+                self._forget(pending.request_id)
+            if reply is not None:
+                self._outbox.send(reply)
 
-    def _transcribe(self, audio: _Audio, queue_ms: float) -> WorkerMessage:
+    def _transcribe(self, audio: _Audio, queue_ms: float) -> WorkerMessage | None:
+        """The reply, or None when the request was cancelled (nobody waits for it)."""
         request = audio.request
+        if audio.stop.is_set():
+            return None
+        tally = Tally()
         try:
             samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
-            with self._cache.use(request.model_id, WhisperEngine) as engine:
-                result = engine.transcribe(samples, request)
+            with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
+                try:
+                    result = engine.transcribe(samples, request, audio.stop.is_set)
+                except Stopped:
+                    tally.requests = 0  # neither served nor failed
+                    log.info("request %s stopped: it was cancelled", request.request_id)
+                    return None
         except Exception as exc:
             _log_unexpected(exc)
             return error_reply(request.request_id, exc)

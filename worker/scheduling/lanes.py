@@ -1,10 +1,13 @@
-"""Bounded per-model queues and the one thread that turns them into batches.
+"""Bounded lanes per model and class of work, and the one thread that turns them into batches.
 
-Each model gets a lane: a queue of requests not yet running, capped at `limit` (over it,
-`put` refuses with QUEUE_FULL at once, so memory stays bounded), and at most `concurrency`
-batches running. The dispatch thread only decides; batches run on the executor that
+Each model has a lane per class of work (`interactive`, `bulk`: see inference.py for how a
+request gets its class): a queue of requests not yet running, capped at `limit` (over it,
+`put` refuses with QUEUE_FULL at once, so memory stays bounded). The model's lanes share
+its capacity of `concurrency` batches running at once; which lane gets a free slot is the
+rule of priorities.py. The dispatch thread only decides; batches run on the executor that
 `submit` hands them to. While a model is busy, new requests pile up behind it and leave
-together as the next batch, so a busy model batches more, not less.
+together as the next batch, so a busy model batches more, not less. `cancel` takes a
+request that has not started out of its lane.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import functools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.errors import ErrorCode, ServiceError
-from worker.scheduling.batcher import Pending, due_in, take_batch
+from protocol.wire.messages import LaneDepth
+from worker.scheduling.batcher import Pending
+from worker.scheduling.priorities import Lane, next_due_in, start_batches
 from worker.scheduling.throughput import ServiceRate
 
 log = logging.getLogger(__name__)
@@ -27,22 +31,33 @@ log = logging.getLogger(__name__)
 Runner = Callable[[list[Pending[Any]]], None]
 Submit = Callable[[Callable[[], None]], object]
 
+# The class of work of a request that names none.
+DEFAULT_CLASS = "interactive"
+
 
 @dataclass(frozen=True)
 class LanePolicy:
     max_batch_size: int  # sizes (texts) per batch; 1: every request runs alone
     batch_timeout_s: float  # how long the oldest request waits for company
-    concurrency: int  # batches of this model running at once
-    limit: int  # requests queued (not yet running) before new ones are refused
+    concurrency: int  # batches of this model running at once, over all its lanes
+    limit: int  # requests queued in this lane (not yet running) before new ones are refused
+    priority: int = 0  # among the model's lanes, higher starts first
 
 
-@dataclass
-class _Lane:
-    policy: LanePolicy
+@dataclass(kw_only=True, eq=False)
+class _Lane(Lane):
+    work_class: str
     run: Runner
-    queue: deque[Pending[Any]] = field(default_factory=deque)
-    running: int = 0
     rate: ServiceRate = field(default_factory=ServiceRate)
+    limit: int
+
+
+@dataclass(eq=False)
+class _Model:
+    concurrency: int
+    running: int = 0
+    # Lanes stay after they empty: one per class ever used, and they keep its rate.
+    lanes: dict[str, _Lane] = field(default_factory=dict)
 
 
 class RequestQueues:
@@ -50,28 +65,78 @@ class RequestQueues:
         self._submit = submit
         self._clock = clock
         self._cond = threading.Condition()
-        # Lanes stay after they empty: one per model ever used, and they keep its rate.
-        self._lanes: dict[str, _Lane] = {}
+        self._models: dict[str, _Model] = {}
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
         self._thread.start()
 
-    def put(self, model_id: str, pending: Pending[Any], policy: LanePolicy, run: Runner) -> None:
-        """Queue a request for `model_id`; raises QUEUE_FULL when its lane is at its limit."""
+    def put(
+        self,
+        model_id: str,
+        pending: Pending[Any],
+        policy: LanePolicy,
+        run: Runner,
+        work_class: str = DEFAULT_CLASS,
+    ) -> None:
+        """Queue a request in its model's lane for `work_class`; raises QUEUE_FULL when
+        that lane is at its limit."""
         with self._cond:
-            lane = self._lanes.get(model_id)
+            model = self._models.get(model_id)
+            if model is None:
+                model = self._models[model_id] = _Model(policy.concurrency)
+            model.concurrency = policy.concurrency
+            lane = model.lanes.get(work_class)
             if lane is None:
-                lane = self._lanes[model_id] = _Lane(policy, run)
-            lane.policy, lane.run = policy, run
-            if len(lane.queue) >= policy.limit:
-                raise _queue_full(model_id, lane)
+                lane = model.lanes[work_class] = _Lane(
+                    work_class=work_class,
+                    run=run,
+                    limit=policy.limit,
+                    priority=policy.priority,
+                    max_batch_size=policy.max_batch_size,
+                    batch_timeout_s=policy.batch_timeout_s,
+                )
+            lane.run, lane.limit, lane.priority = run, policy.limit, policy.priority
+            lane.max_batch_size, lane.batch_timeout_s = (
+                policy.max_batch_size,
+                policy.batch_timeout_s,
+            )
+            if len(lane.queue) >= lane.limit:
+                raise _queue_full(model_id, lane, model.concurrency)
             lane.queue.append(pending)
             self._cond.notify()
 
-    def queued(self, model_id: str) -> int:
+    def queued(self, model_id: str, work_class: str | None = None) -> int:
+        """Requests of `model_id` waiting (in one class's lane, or in all of them)."""
         with self._cond:
-            lane = self._lanes.get(model_id)
-            return len(lane.queue) if lane else 0
+            model = self._models.get(model_id)
+            if model is None:
+                return 0
+            return sum(
+                len(lane.queue)
+                for name, lane in model.lanes.items()
+                if work_class is None or name == work_class
+            )
+
+    def depths(self) -> list[LaneDepth]:
+        """Every lane's waiting requests (what heartbeats report for the gateway's metrics)."""
+        with self._cond:
+            return [
+                LaneDepth(model_id=model_id, work_class=name, queued=len(lane.queue))
+                for model_id, model in self._models.items()
+                for name, lane in model.lanes.items()
+            ]
+
+    def cancel(self, request_id: str) -> bool:
+        """Take a request that has not started out of its lane; False if none waits."""
+        with self._cond:
+            for model in self._models.values():
+                for lane in model.lanes.values():
+                    for pending in lane.queue:
+                        if pending.request_id == request_id:
+                            lane.queue.remove(pending)
+                            self._cond.notify()  # a batch it held back may be due now
+                            return True
+        return False
 
     def close(self) -> None:
         """Stop dispatching; what is still queued is dropped with the worker."""
@@ -86,25 +151,25 @@ class RequestQueues:
                 self._cond.wait(self._dispatch(self._clock()))
 
     def _dispatch(self, now: float) -> float | None:
-        """Start every batch that is due; returns how long to sleep (None: until woken)."""
+        """Start every batch that is due and has a slot; returns how long to sleep
+        (None: until woken by an arrival or a finished batch)."""
         sleep: float | None = None
-        for lane in self._lanes.values():
-            policy = lane.policy
-            while lane.queue and lane.running < policy.concurrency:
-                batch = take_batch(lane.queue, policy.max_batch_size, policy.batch_timeout_s, now)
-                if batch is None:
-                    wait = due_in(lane.queue, policy.batch_timeout_s, now)
-                    sleep = wait if sleep is None else min(sleep, wait)
-                    break
-                lane.running += 1
+        for model in self._models.values():
+            lanes = list(model.lanes.values())
+            for lane, batch in start_batches(lanes, model.concurrency - model.running, now):
+                model.running += 1
                 try:
-                    self._submit(functools.partial(self._run, lane, batch))
+                    self._submit(functools.partial(self._run, model, lane, batch))
                 except RuntimeError:  # the executor is shut down: the worker is ending
-                    lane.running -= 1
+                    model.running -= 1
                     log.warning("dropped a batch of %d requests at shutdown", len(batch))
+            if model.running < model.concurrency:
+                wait = next_due_in(lanes, now)
+                if wait is not None:
+                    sleep = wait if sleep is None else min(sleep, wait)
         return sleep
 
-    def _run(self, lane: _Lane, batch: list[Pending[Any]]) -> None:
+    def _run(self, model: _Model, lane: _Lane, batch: list[Pending[Any]]) -> None:
         started = self._clock()
         try:
             lane.run(batch)
@@ -113,22 +178,17 @@ class RequestQueues:
             log.exception("a batch of %d requests failed unanswered", len(batch))
         finally:
             with self._cond:
-                lane.running -= 1
+                model.running -= 1
                 lane.rate.record(len(batch), self._clock() - started)
                 self._cond.notify()
 
 
-def _queue_full(model_id: str, lane: _Lane) -> ServiceError:
+def _queue_full(model_id: str, lane: _Lane, concurrency: int) -> ServiceError:
     waiting = len(lane.queue)
-    retry = lane.rate.retry_after_s(waiting, lane.policy.concurrency)
+    retry = lane.rate.retry_after_s(waiting, concurrency)
     return ServiceError(
         ErrorCode.QUEUE_FULL,
-        f"Model {model_id} already has {waiting} requests waiting, its limit; "
-        f"retry in about {retry} s.",
-        {
-            "retry_after_s": retry,
-            "queued": waiting,
-            "limit": lane.policy.limit,
-            "model_id": model_id,
-        },
+        f"Model {model_id} already has {waiting} {lane.work_class} requests waiting, "
+        f"its limit; retry in about {retry} s.",
+        {"retry_after_s": retry, "queued": waiting, "limit": lane.limit, "model_id": model_id},
     )

@@ -4,9 +4,11 @@ worker, count the use. Result caches live with the services that shape the answe
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from gateway.models.manager import ModelManager
 from gateway.models.records import ModelRecord
+from protocol.errors import ServiceError
 from protocol.options import TranscribeOptions, TranslateOptions
 from protocol.vocabulary import AudioEncoding
 from protocol.wire.messages import (
@@ -19,12 +21,22 @@ from protocol.wire.messages import (
     TranscribeResult,
     Translate,
     TranslateResult,
+    WorkClass,
 )
 
 
+class InferenceObserver(Protocol):
+    """Told of each counted inference as it ends (the metrics: gateway/metrics/)."""
+
+    def served(self, record: ModelRecord, reply: FinalReply) -> None: ...
+
+    def failed(self, record: ModelRecord, error: ServiceError) -> None: ...
+
+
 class InferenceService:
-    def __init__(self, models: ModelManager) -> None:
+    def __init__(self, models: ModelManager, observer: InferenceObserver | None = None) -> None:
         self._models = models
+        self._observer = observer
 
     async def transcribe(
         self,
@@ -36,8 +48,10 @@ class InferenceService:
         sid: str | None = None,
         *,
         count: bool = True,
+        work_class: WorkClass | None = None,
     ) -> TranscribeResult:
-        """`sample_rate` is that of raw samples (a container says its own)."""
+        """`sample_rate` is that of raw samples (a container says its own); `work_class`
+        None: the worker judges it from the audio's length."""
         record = await self._models.ensure_loaded(model_id, sid)
         request_id = self._models.link.new_request_id()
         message = Transcribe(
@@ -46,6 +60,7 @@ class InferenceService:
             audio_format=encoding,
             sample_rate=sample_rate,
             options=options,
+            work_class=work_class,
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)
@@ -102,12 +117,19 @@ class InferenceService:
         started = time.perf_counter()
         self._models.begin_use(record)
         ok = False
+        observer = self._observer if count else None
         try:
             reply = await self._models.link.request(
                 record.worker_id, message, *payload, request_id=request_id
             )
             ok = True
-            return reply
+        except ServiceError as error:
+            if observer is not None:
+                observer.failed(record, error)
+            raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             self._models.end_use(record, elapsed_ms, ok, count=count)
+        if observer is not None:
+            observer.served(record, reply)
+        return reply

@@ -1,0 +1,56 @@
+"""How a worker batches, queues and threads its model work: one Struct, one definition.
+
+The gateway reads each field from its LX_* variable (gateway/settings.py) and hands the
+whole Struct to the worker it spawns as one JSON argument (`--tuning`); a worker started by
+hand (a remote one) gets one command-line flag per field, made from this Struct. Ranges are
+the fields' constraints, so all three check the same bounds. A new field needs a default,
+its range and a description here, and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+
+class WorkerTuning(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    cpu_threads: Annotated[
+        int,
+        msgspec.Meta(ge=0, le=1024, description="CPU threads per model; 0: CTranslate2 decides"),
+    ] = 0
+    batch_max_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=1024, description="texts per translation batch of one model; 1: no batching"
+        ),
+    ] = 32
+    batch_timeout_ms: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=10_000,
+            description="milliseconds a translation waits for others to share its batch",
+        ),
+    ] = 5
+    queue_limit: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=100_000,
+            description="requests waiting per model and class of work; more get QUEUE_FULL",
+        ),
+    ] = 256
+    asr_concurrency: Annotated[
+        int,
+        msgspec.Meta(ge=1, le=64, description="transcriptions of one model running at once"),
+    ] = 1
+
+
+def tuning_to_json(tuning: WorkerTuning) -> str:
+    return msgspec.json.encode(tuning).decode()
+
+
+def tuning_from_json(text: str | bytes) -> WorkerTuning:
+    """Raises msgspec.ValidationError (or DecodeError) naming the field that is out of range."""
+    return msgspec.json.decode(text, type=WorkerTuning)

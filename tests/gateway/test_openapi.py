@@ -13,10 +13,10 @@ from starlette.routing import BaseRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from gateway.http.endpoints import COMMON_ERRORS, ApiRoute, Endpoint
+from gateway.http.endpoints import COMMON_ERRORS, ApiRoute, Endpoint, NoParams, api_routes
 from gateway.http.errors import HTTP_STATUS
 from gateway.http.openapi import openapi_document
-from gateway.http.ws_endpoints import CLOSE_BAD_PARAMETERS, ApiWebSocketRoute
+from gateway.http.ws_endpoints import CLOSE_BAD_PARAMETERS, ApiWebSocketRoute, WebSocketEndpoint
 from protocol.api.events import EVENT_DATA
 from protocol.errors import ErrorCode
 
@@ -220,3 +220,55 @@ def test_with_a_gpu_float16_is_documented_but_not_on_the_cpu(client: TestClient)
         "device": {"const": "cpu"},
         "compute_type": {"enum": ["float16"]},
     }
+
+
+class _Hello(msgspec.Struct, kw_only=True, tag_field="type", tag="hello"):
+    sample_rate: int
+
+
+class _Partial(msgspec.Struct, kw_only=True, tag_field="type", tag="partial"):
+    text: str
+
+
+class _StreamParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    sid: str
+    resume_from: int | None = None
+
+
+async def _stream(websocket: Any, params: _StreamParams) -> None:
+    await websocket.close()
+
+
+def test_a_new_websocket_route_is_documented_from_its_one_declaration() -> None:
+    # How the live-captions stream route (or any other) gets into the document: one entry.
+    route = ApiWebSocketRoute(
+        WebSocketEndpoint(
+            "/api/sessions/{sid}/stream",
+            "Live captions",
+            _stream,
+            _StreamParams,
+            server_messages={"partial": _Partial},
+            client_messages={"hello": _Hello},
+            client_binary="16-bit mono PCM frames",
+            close_codes={4404: "no such session"},
+        )
+    )
+    document = openapi_document([route], {"cpu": frozenset({"int8"})})
+    stream = document["x-websockets"]["/api/sessions/{sid}/stream"]
+    assert stream["server_messages"]["partial"] == {"$ref": "#/components/schemas/_Partial"}
+    assert stream["client_messages"]["hello"] == {"$ref": "#/components/schemas/_Hello"}
+    assert {"_Partial", "_Hello"} <= set(document["components"]["schemas"])
+    assert [(p["name"], p["in"], p["required"]) for p in stream["parameters"]] == [
+        ("sid", "path", True),
+        ("resume_from", "query", False),
+    ]
+    assert stream["close_codes"]["4404"] == "no such session"
+    assert stream["client_binary"] == "16-bit mono PCM frames"
+
+
+def test_a_declaration_whose_path_parameter_is_not_in_its_struct_fails_at_import() -> None:
+    async def handler(request: Any, params: NoParams) -> Any:
+        raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match="model_id"):
+        api_routes(Endpoint("GET", "/x/{model_id}", "x", handler, NoParams, None))

@@ -63,7 +63,8 @@ def test_every_served_operation_is_documented_and_nothing_else(client: TestClien
     }
     assert documented == served
     sockets = {_openapi_path(r.path) for r in _routes(client) if isinstance(r, ApiWebSocketRoute)}
-    assert set(document["x-websockets"]) == sockets == {"/ws"}
+    assert set(document["x-websockets"]) == sockets
+    assert "/ws" in sockets
 
 
 def test_every_parameter_is_documented_with_its_schema(client: TestClient) -> None:

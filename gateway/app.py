@@ -23,7 +23,7 @@ from gateway.hardware.machine_resources import measure_resources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.middleware import access_middleware
-from gateway.http.openapi import openapi_document
+from gateway.http.openapi import OpenApiDocument
 from gateway.inference.calls import InferenceService
 from gateway.metrics.http_requests import RequestMetrics
 from gateway.metrics.registry import Metrics
@@ -173,7 +173,7 @@ def create_app(settings: Settings) -> Starlette:
             transcription=transcription,
             translation=translation,
             health=HealthChecker(manager, inference, pool, settings.worker_memory_limit_mb),
-            openapi=openapi_document(),
+            openapi=OpenApiDocument(app.routes, lambda: compute_types_by_device(pool, devices)),
             metrics=metrics,
             status=StatusSnapshot(manager, monitor),
             downloads=downloads,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -14,6 +13,7 @@ from gateway.catalog.language_pairs import LanguagePairIndex
 from gateway.event_hub import EventHub
 from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
+from gateway.http.openapi import OpenApiDocument
 from gateway.inference.calls import InferenceService
 from gateway.metrics.registry import Metrics
 from gateway.models.manager import ModelManager
@@ -49,7 +49,7 @@ class Services:
     health: HealthChecker
     transcription: TranscriptionService
     translation: TranslationService
-    openapi: dict[str, Any]
+    openapi: OpenApiDocument
     resources: MachineResources
     metrics: Metrics
     status: StatusSnapshot

@@ -6,6 +6,7 @@ no code for (each is listed in the README).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -43,9 +44,17 @@ class ErrorCode(StrEnum):
 
 
 def failing_field(exc: msgspec.ValidationError) -> str | None:
-    """The field msgspec names in its message (`... - at `$.a.b``) as `a.b`; None at the root."""
+    """The field msgspec names in its message (`... - at `$.a.b``) as `a.b`, and a missing or
+    unknown field by its own name (`a.b.c`); None at the root."""
     message = str(exc)
-    return message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
+    at = message.rpartition("at `$.")[2].rstrip("`") if "at `$." in message else None
+    named = _NAMED_FIELD.match(message)
+    if named is not None:
+        return f"{at}.{named[1]}" if at else named[1]
+    return at
+
+
+_NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`")
 
 
 class ErrorInfo(msgspec.Struct, kw_only=True):

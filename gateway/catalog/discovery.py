@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -96,6 +97,8 @@ class ModelDiscovery:
         self._inspected: dict[tuple[str, str], tuple[_FilesKey, LocalModel | None]] = {}
         self.scan_count = 0
         self.last_scan_s = 0.0
+        # When the disk was last looked at (ISO 8601, UTC): a fingerprint check or a scan.
+        self.checked_at = datetime.now(UTC).isoformat()
 
     def locations(self) -> dict[str, ModelLocation]:
         """Every catalog model's location, then each uncatalogued model as `local/<name>`."""
@@ -103,6 +106,18 @@ class ModelDiscovery:
 
     def location(self, model_id: str) -> ModelLocation | None:
         return self._current().locations.get(model_id)
+
+    def cached_listing_bytes(self, repo_id: str, revision: str | None) -> int | None:
+        """The repository's size from the file listing an earlier (perhaps broken) download
+        left in the cache; None without one. Reads the disk only."""
+        from huggingface_hub import get_cached_repo_tree
+        from huggingface_hub.errors import CachedRepoTreeNotFoundError
+
+        try:
+            tree = get_cached_repo_tree(repo_id, revision=revision, cache_dir=self._hub_cache_dir)
+        except (CachedRepoTreeNotFoundError, OSError, ValueError):
+            return None
+        return sum(entry.size for entry in tree) or None
 
     def local_models(self) -> list[LocalModel]:
         """CTranslate2 folders under LX_MODEL_DIRS that no catalog entry claims."""
@@ -118,6 +133,7 @@ class ModelDiscovery:
             if self._found is not None and not force and now - self._checked_at < self._interval:
                 return False
             self._checked_at = now
+            self.checked_at = datetime.now(UTC).isoformat()
             # Taken before scanning: a change made during the scan shows up next time.
             stamp = fingerprint(self._hub_cache_dir, self._model_dirs)
             if self._found is not None and not force and stamp == self._fingerprint:

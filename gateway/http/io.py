@@ -19,17 +19,19 @@ def json_response(body: Any, status_code: int = 200) -> Response:
     return Response(_encoder.encode(body), status_code=status_code, media_type="application/json")
 
 
-async def read_body(request: Request, limit_bytes: int) -> bytes:
-    """The whole body, refusing (413) as soon as it passes the limit: no more is read."""
+async def read_body(request: Request, limit_bytes: int, limit_text: str | None = None) -> bytes:
+    """The whole body, refusing (413) as soon as it passes the limit: no more is read.
+    `limit_text`: the limit as the 413 states it (default: `limit_bytes` in its unit)."""
     declared = request.headers.get("content-length")
+    stated = limit_text or size_text(limit_bytes)
     if declared is not None and declared.isdigit() and int(declared) > limit_bytes:
-        raise _too_large(limit_bytes, int(declared))
+        raise _too_large(limit_bytes, int(declared), stated)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit_bytes:
-            raise _too_large(limit_bytes, size)
+            raise _too_large(limit_bytes, size, stated)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -52,23 +54,21 @@ def validation_error(exc: msgspec.ValidationError, code: ErrorCode) -> ServiceEr
     return ServiceError(code, str(exc), {"field": field} if field else {})
 
 
-def _too_large(limit_bytes: int, size: int) -> ServiceError:
+def size_text(size_bytes: int) -> str:
+    """A byte count in the largest unit it is a whole number of (MB as LX_MAX_UPLOAD_MB
+    counts them: 1024 * 1024 bytes)."""
+    mb, kb = 1 << 20, 1 << 10
+    if size_bytes >= mb:
+        whole = size_bytes % mb == 0
+        return f"{size_bytes // mb} MB" if whole else f"{size_bytes / mb:.1f} MB"
+    if size_bytes >= kb and size_bytes % kb == 0:
+        return f"{size_bytes // kb} KB"
+    return f"{size_bytes} bytes"
+
+
+def _too_large(limit_bytes: int, size: int, stated: str) -> ServiceError:
     return ServiceError(
         ErrorCode.PAYLOAD_TOO_LARGE,
-        f"The request body is larger than the limit of {limit_bytes // (1024 * 1024)} MB.",
+        f"The request body is larger than the limit of {stated}.",
         {"limit_bytes": limit_bytes, "received_bytes_at_least": size},
     )
-
-
-def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """A whole-number query parameter within [low, high], or 400 naming it."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
-        raise ServiceError(
-            ErrorCode.INVALID_REQUEST,
-            f"Query parameter {name}={raw!r} must be a whole number from {low} to {high}.",
-            {"field": name, "value": raw},
-        )
-    return int(raw)

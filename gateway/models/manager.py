@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from gateway.catalog import CatalogEntry
 from gateway.catalog.discovery import load_source
 from gateway.catalog.known_models import KnownModels
+from gateway.models.availability import Availability, is_on_disk, offline_refusal
 from gateway.models.cache_policy import CachedModel, CachePolicy, Eviction
 from gateway.models.load_events import LoadEvents
 from gateway.models.load_slots import LoadSlots
@@ -25,7 +26,7 @@ from gateway.models.suggestions import suggestions_for
 from gateway.models.worker_calls import ModelLink, refresh_memory
 from gateway.settings import Settings
 from gateway.workers.pool import WorkerPool, WorkerState
-from protocol.api.catalog import ASRModelInfo
+from protocol.api.catalog import ASRModelInfo, ModelLocation
 from protocol.api.lifecycle import (
     LoadComputeConfig,
     LoadModelRequest,
@@ -35,7 +36,7 @@ from protocol.api.lifecycle import (
 )
 from protocol.errors import ErrorCode, ServiceError
 from protocol.log_lines import REQUEST_ID
-from protocol.vocabulary import ComputeType
+from protocol.vocabulary import ComputeType, ModelKind
 from protocol.wire.messages import (
     LoadModel,
     LoadProgress,
@@ -98,11 +99,23 @@ class ModelManager:
     def records(self) -> list[ModelRecord]:
         return list(self._records.values())
 
-    def statuses(self) -> list[ModelStatus]:
+    def statuses(self, locations: Mapping[str, ModelLocation] | None = None) -> list[ModelStatus]:
+        """Every catalog model's status (and local models that were used); `locations`:
+        discovery's (read here when not given), for models never loaded."""
+        if locations is None and self._discovery is not None:
+            locations = self._discovery.locations()
         ids = [e.model_id for e in self.catalog.asr_entries() + self.catalog.mt_entries()]
         ids += [i for i in self._records if i not in ids]  # local models that were used
+        checked_at = self._discovery.checked_at if self._discovery is not None else None
         now = self.clock()
-        return [self.record(model_id).to_status(now) for model_id in ids]
+        statuses = []
+        for model_id in ids:
+            availability = None
+            if locations is not None and checked_at is not None:
+                on_disk = is_on_disk(locations.get(model_id))
+                availability = Availability(on_disk, self._settings.offline, checked_at)
+            statuses.append(self.record(model_id).to_status(availability, now))
+        return statuses
 
     def cached_models(self) -> list[CachedModel]:
         """The loaded models as the cache policy sees them."""
@@ -141,6 +154,7 @@ class ModelManager:
                 if config.compute_type is not None:
                     check_compute_type(worker, config.compute_type)
                 compute_type = effective_compute_type(config.compute_type, worker.device)
+                await self._refuse_offline(entry, worker, compute_type)
                 required = await self._admit(entry, worker, compute_type)
             except ServiceError as error:
                 if error.code not in _REQUEST_ERRORS:
@@ -216,9 +230,45 @@ class ModelManager:
         loading = record.loading is not None and not record.loading.done()
         return record.status == "loaded" or loading
 
+    async def _refuse_offline(
+        self, entry: CatalogEntry, worker: WorkerState, compute_type: str
+    ) -> None:
+        """DOWNLOAD_REQUIRED at once when the load could only fail offline; before anything
+        is unloaded to make room for it."""
+        if self._discovery is None:
+            return
+        location = self._discovery.location(entry.model_id)
+        if offline_refusal(entry, location, self._settings.offline, not worker.local) is None:
+            return
+        # A model that could never fit is refused for that first (507), as online: no
+        # download would help. Measuring is all the worker is asked.
+        await refresh_memory(self.link, worker)
+        self._placement.admit(entry, worker, compute_type, self.cached_models())
+        weights = entry.weights
+        listed = self._discovery.cached_listing_bytes(weights.repo_id, weights.revision)
+        refusal = offline_refusal(entry, location, True, False, listed)
+        assert refusal is not None
+        raise refusal
+
     def _suggestions(self, error: ServiceError, model_id: str) -> list[str]:
         smaller = error.details.get("suggested_alternatives") or self.catalog.closest(model_id)
-        return suggestions_for(error, model_id, list(smaller))
+        entry = self.catalog.get(model_id)
+        kind: ModelKind = entry.kind if entry is not None else self.record(model_id).kind
+        return suggestions_for(error, model_id, list(smaller), kind, self._ready_here(kind))
+
+    def _ready_here(self, kind: ModelKind) -> str | None:
+        """A model of this kind that loads with no download: the default if it is on this
+        machine, else the first catalog model that is."""
+        settings = self._settings
+        default = settings.default_asr_model if kind == "asr" else settings.default_mt_model
+        entries = self.catalog.asr_entries() if kind == "asr" else self.catalog.mt_entries()
+        candidates = [default, *(e.model_id for e in entries if e.model_id != default)]
+        if self._discovery is None:
+            return None
+        for model_id in candidates:
+            if is_on_disk(self._discovery.location(model_id)):
+                return model_id
+        return None
 
     def _response(
         self, record: ModelRecord, entry: CatalogEntry, required: float | None = None
@@ -319,6 +369,9 @@ class ModelManager:
         if error.code == ErrorCode.DOWNLOAD_REQUIRED and entry and "size_mb" not in error.details:
             # The worker knows a size only from a listing; offline, the catalog's is the best.
             error.details["size_mb"] = float(entry.info.size_mb)
+        if error.code == ErrorCode.DOWNLOAD_REQUIRED and entry and entry.weights.revision:
+            # The advice to download names the commit the catalog pins, as discovery wants it.
+            error.details.setdefault("revision", entry.weights.revision)
         record.mark_failed(error)
         suggestions = self._suggestions(error, record.model_id)
         self.events.failed(record.model_id, error, suggestions, sid, record.watchers)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.models.availability import Availability
 from gateway.models.inference_stats import InferenceStats
 from protocol.api.lifecycle import Health, HealthCheckSummary, ModelState, ModelStatus
 from protocol.errors import ServiceError
@@ -48,6 +49,7 @@ class ModelRecord:
     load_time_ms: float | None = None
     error: ServiceError | None = None
     last_checked: str | None = None
+    known_since: str = field(default_factory=utc_now)
     # Set while a load runs; every caller of the same model awaits this one load.
     loading: asyncio.Task[None] | None = None
     # Sessions that asked for the load under way: each sees its events.
@@ -101,20 +103,31 @@ class ModelRecord:
         self.memory_usage_mb = 0.0
         self.last_checked = utc_now()
 
-    def health(self) -> HealthCheckSummary:
+    def health(self, availability: Availability | None = None) -> HealthCheckSummary:
+        """The last real check: a load, a failure, a health check; for a model never loaded,
+        what discovery found on disk (see gateway/models/availability.py)."""
+        if self.last_checked is None:
+            if availability is not None:
+                return availability.health()
+            # Nothing looked at this model yet: say so by the time the gateway learnt of it.
+            return Availability(True, False, self.known_since).health()
         state: Health
-        if self.status != "loaded":
-            state = "degraded" if self.status == "loading" else "unhealthy"
-        else:
+        if self.status == "error":
+            state = "unhealthy"
+        elif self.status == "loading":
+            state = "degraded"
+        else:  # loaded, or unloaded after it was: how it served
             state = "healthy" if self.stats.error_rate < 0.1 else "degraded"
         return HealthCheckSummary(
-            last_check=self.last_checked or utc_now(),
+            last_check=self.last_checked,
             status=state,
             response_time_ms=round(self.stats.last_ms, 2),
             error_rate=round(self.stats.error_rate, 4),
         )
 
-    def to_status(self, now: float | None = None) -> ModelStatus:
+    def to_status(
+        self, availability: Availability | None = None, now: float | None = None
+    ) -> ModelStatus:
         """`now` (the manager's monotonic clock) dates how long a loaded model has idled."""
         idle = None if now is None or self.status != "loaded" else now - self.last_used
         return ModelStatus(
@@ -122,7 +135,7 @@ class ModelRecord:
             status=self.status,
             memory_usage_mb=self.memory_usage_mb,
             inference_count=self.stats.count,
-            health_check=self.health(),
+            health_check=self.health(availability),
             performance_metrics=self.stats.metrics(),
             loaded_at=self.loaded_at,
             error_message=None if self.error is None else self.error.message,

@@ -8,8 +8,8 @@ Bad values get the service's error envelope, which OpenAI clients raise with its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
+import msgspec
 from starlette.requests import Request
 
 from gateway.catalog import CatalogEntry
@@ -20,10 +20,31 @@ from gateway.transcription.options import TranscribeParams, parse_params
 from gateway.transcription.upload import AudioUpload, media_type, read_audio
 from protocol.api.catalog import ASRModelInfo
 from protocol.api.openai import GRANULARITIES, RESPONSE_FORMATS, Granularity, ResponseFormat
-from protocol.errors import ErrorCode, ServiceError
+from protocol.errors import ErrorCode, ServiceError, failing_field
+from protocol.options import InitialPrompt, Temperature
 from protocol.vocabulary import Task
 
 WHISPER_1 = "whisper-1"  # OpenAI's Whisper model name
+_GRANULARITIES = "timestamp_granularities[]"
+
+
+class OpenAIAudioForm(msgspec.Struct, kw_only=True):
+    """The form fields besides `file`, as OpenAI's API takes them. Unknown fields are ignored,
+    as newer OpenAI clients send fields this service has no use for; an empty field is unset."""
+
+    model: str = WHISPER_1  # a catalog id, or whisper-1 (the default ASR model)
+    language: str | None = None  # ISO 639-1 (or BCP-47, FLORES)
+    prompt: InitialPrompt | None = None
+    response_format: ResponseFormat = "json"
+    temperature: Temperature | None = None
+    # Also taken without the brackets.
+    timestamp_granularities: list[Granularity] = msgspec.field(
+        default_factory=list, name=_GRANULARITIES
+    )
+
+
+# Fields whose bad values are a malformed request rather than a bad decoding option.
+_REQUEST_FIELDS = ("response_format", _GRANULARITIES)
 
 
 @dataclass(frozen=True)
@@ -45,25 +66,52 @@ async def read_audio_request(
             {"field": "file"},
         )
     upload = await _read_upload(request, int(settings.max_upload_mb * 1024 * 1024))
-    entry = resolve_model(settings, models, upload.field("model") or WHISPER_1, task)
-    response_format = _response_format(upload.field("response_format"))
-    granularities = _granularities(upload)
+    form = read_form(upload)
+    entry = resolve_model(settings, models, form.model, task)
+    granularities = frozenset(form.timestamp_granularities)
     params = {
         "model_id": entry.model_id,
-        "language": _language(upload.field("language"), entry),
+        "language": _language(form.language, entry),
         "task": task,
-        "temperature": upload.field("temperature") or None,  # its range: protocol.options
-        "initial_prompt": upload.field("prompt") or None,
+        "temperature": form.temperature,
+        "initial_prompt": form.prompt,
         # Words cost extra decoding; only verbose_json shows them.
-        "word_timestamps": response_format == "verbose_json" and "word" in granularities,
+        "word_timestamps": form.response_format == "verbose_json" and "word" in granularities,
     }
     return AudioRequest(
         task=task,
         upload=upload,
-        response_format=response_format,
+        response_format=form.response_format,
         granularities=granularities,
-        params=parse_params(params),
+        params=parse_params({k: v for k, v in params.items() if v is not None}),
     )
+
+
+def read_form(upload: AudioUpload) -> OpenAIAudioForm:
+    values: dict[str, object] = {
+        name: upload.field(name) for name in ("model", "language", "prompt", "response_format")
+    }
+    values["temperature"] = upload.field("temperature")
+    values[_GRANULARITIES] = [
+        *upload.fields.get(_GRANULARITIES, []),
+        *upload.fields.get("timestamp_granularities", []),
+    ]
+    given = {name: value for name, value in values.items() if value not in (None, "")}
+    try:
+        return msgspec.convert(given, OpenAIAudioForm, strict=False)
+    except msgspec.ValidationError as exc:
+        field = failing_field(exc) or ""
+        name = next((n for n in _REQUEST_FIELDS if field.startswith(n)), None)
+        if name is None:
+            raise ServiceError(
+                ErrorCode.CONFIGURATION_ERROR, str(exc), {"field": field} if field else {}
+            ) from exc
+        supported = RESPONSE_FORMATS if name == "response_format" else GRANULARITIES
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            f"{name} takes {', '.join(supported)}: {exc}",
+            {"field": name, "supported": list(supported)},
+        ) from exc
 
 
 def resolve_model(
@@ -106,34 +154,6 @@ async def _read_upload(request: Request, limit_bytes: int) -> AudioUpload:
         raise ServiceError(
             ErrorCode.INVALID_AUDIO, f"The file is not audio: {exc.message}", exc.details
         ) from exc
-
-
-def _response_format(value: str | None) -> ResponseFormat:
-    if value is None or value == "":
-        return "json"
-    if value not in RESPONSE_FORMATS:
-        raise ServiceError(
-            ErrorCode.INVALID_REQUEST,
-            f"response_format {value!r} is not one of {', '.join(RESPONSE_FORMATS)}.",
-            {"field": "response_format", "value": value, "supported": list(RESPONSE_FORMATS)},
-        )
-    return value
-
-
-def _granularities(upload: AudioUpload) -> frozenset[Granularity]:
-    # OpenAI clients send `timestamp_granularities[]`; a form may also send it without [].
-    values = [
-        *upload.fields.get("timestamp_granularities[]", []),
-        *upload.fields.get("timestamp_granularities", []),
-    ]
-    unknown = sorted(set(values) - set(GRANULARITIES))
-    if unknown:
-        raise ServiceError(
-            ErrorCode.INVALID_REQUEST,
-            f"timestamp_granularities[] takes word and segment, not {', '.join(unknown)}.",
-            {"field": "timestamp_granularities[]", "supported": list(GRANULARITIES)},
-        )
-    return frozenset(cast(list[Granularity], values))
 
 
 def _language(value: str | None, entry: CatalogEntry) -> str | None:

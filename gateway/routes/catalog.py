@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gateway.catalog.language_pairs import model_languages
 from gateway.catalog.languages import Language, resolve_language
 from gateway.catalog.local_models import to_model_info
 from gateway.catalog.recommendations import recommend
-from gateway.http.io import int_param, json_response
+from gateway.http.endpoints import Endpoint, NoParams, api_routes
+from gateway.http.io import json_response
 from gateway.services import Services, services
 from protocol.api.catalog import (
     ASRModelsResponse,
@@ -22,25 +22,32 @@ from protocol.api.catalog import (
     MTModelsResponse,
 )
 from protocol.errors import ErrorCode, ServiceError
+from protocol.options import Language as LanguageCode
 
-_MAX_PAGE = 50_000
+PageLimit = Annotated[int, msgspec.Meta(ge=0, le=50_000)]
+PageOffset = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 
 
-def _language_param(request: Request, name: str) -> Language | None:
-    raw = request.query_params.get(name)
-    if not raw:
+class PairFilter(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Language pairs from / into this language (ISO 639-1, BCP-47 or FLORES code).
+    source: LanguageCode | None = None
+    target: LanguageCode | None = None
+    limit: PageLimit = 100
+    offset: PageOffset = 0
+
+
+class ModelPairFilter(PairFilter, kw_only=True, forbid_unknown_fields=True):
+    model_id: str
+
+
+def _language(code: str | None, name: str) -> Language | None:
+    if code is None:
         return None
     try:
-        return resolve_language(raw)
+        return resolve_language(code)
     except ServiceError as exc:
         exc.details["field"] = name
         raise
-
-
-def _page(request: Request) -> tuple[int, int]:
-    return int_param(request, "limit", 100, 0, _MAX_PAGE), int_param(
-        request, "offset", 0, 0, 10_000_000
-    )
 
 
 async def _located(svc: Services, kind: str) -> list[Any]:
@@ -55,7 +62,7 @@ async def _located(svc: Services, kind: str) -> list[Any]:
     return infos
 
 
-async def asr_models(request: Request) -> Response:
+async def asr_models(request: Request, params: NoParams) -> Response:
     svc = services(request)
     models = await _located(svc, "asr")
     locations = {m.model_id: m.location for m in models if m.location is not None}
@@ -70,14 +77,13 @@ async def asr_models(request: Request) -> Response:
     )
 
 
-async def mt_models(request: Request) -> Response:
+async def mt_models(request: Request, params: PairFilter) -> Response:
     svc = services(request)
-    limit, offset = _page(request)
     pairs, total = svc.language_pairs.query(
-        source=_language_param(request, "source"),
-        target=_language_param(request, "target"),
-        limit=limit,
-        offset=offset,
+        source=_language(params.source, "source"),
+        target=_language(params.target, "target"),
+        limit=params.limit,
+        offset=params.offset,
     )
     return json_response(
         MTModelsResponse(
@@ -89,9 +95,9 @@ async def mt_models(request: Request) -> Response:
     )
 
 
-async def mt_languages(request: Request) -> Response:
+async def mt_languages(request: Request, params: ModelPairFilter) -> Response:
     svc = services(request)
-    model_id = request.path_params["model_id"]
+    model_id = params.model_id
     entry = svc.models.entry(model_id)
     if entry.kind != "mt":
         raise ServiceError(
@@ -103,14 +109,13 @@ async def mt_languages(request: Request) -> Response:
             },
         )
     languages = model_languages(entry)
-    source = _language_param(request, "source")
-    limit, offset = _page(request)
+    source = _language(params.source, "source")
     pairs, total = svc.language_pairs.query(
         source=source,
-        target=_language_param(request, "target"),
+        target=_language(params.target, "target"),
         model_id=model_id,
-        limit=limit,
-        offset=offset,
+        limit=params.limit,
+        offset=params.offset,
     )
     # Recommend for the asked source, else for the languages with the most training data.
     sources = (
@@ -127,8 +132,31 @@ async def mt_languages(request: Request) -> Response:
     )
 
 
-routes = [
-    Route("/api/models/asr", asr_models, methods=["GET"]),
-    Route("/api/models/mt", mt_models, methods=["GET"]),
-    Route("/api/languages/mt/{model_id:path}", mt_languages, methods=["GET"]),
-]
+routes = api_routes(
+    Endpoint(
+        "GET",
+        "/api/models/asr",
+        "ASR catalog, where each model is here, recommendations",
+        asr_models,
+        NoParams,
+        ASRModelsResponse,
+    ),
+    Endpoint(
+        "GET",
+        "/api/models/mt",
+        "MT catalog and language pairs (filtered, paged)",
+        mt_models,
+        PairFilter,
+        MTModelsResponse,
+        errors=(ErrorCode.CONFIGURATION_ERROR,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/languages/mt/{model_id:path}",
+        "A translation model's languages and pairs",
+        mt_languages,
+        ModelPairFilter,
+        LanguageSupportResponse,
+        errors=(ErrorCode.MODEL_NOT_FOUND, ErrorCode.CONFIGURATION_ERROR),
+    ),
+)

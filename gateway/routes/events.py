@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from starlette.routing import WebSocketRoute
+import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from gateway.http.ws_endpoints import ApiWebSocketRoute, WebSocketEndpoint
 from gateway.services import services
+from protocol.api.events import EVENT_DATA, Envelope
 
 # 1013 "try again later": the subscriber fell too far behind and was dropped.
 _CLOSE_TOO_SLOW = 1013
 
 
-async def event_stream(websocket: WebSocket) -> None:
+class EventParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Only this session's events (and those for everyone); absent: every event.
+    sid: str | None = None
+
+
+async def event_stream(websocket: WebSocket, params: EventParams) -> None:
     hub = services(websocket).events
     # Subscribed before the handshake completes: a client that connects, then asks for a
     # load, sees every event of that load.
-    subscription = hub.subscribe(websocket.query_params.get("sid"))
+    subscription = hub.subscribe(params.sid)
     try:
         await websocket.accept()
     except BaseException:
@@ -53,4 +60,14 @@ async def event_stream(websocket: WebSocket) -> None:
                 await task
 
 
-routes = [WebSocketRoute("/ws", event_stream)]
+EVENTS = WebSocketEndpoint(
+    "/ws",
+    "Model and worker events as they happen",
+    event_stream,
+    EventParams,
+    server_messages={name: data for name, data in EVENT_DATA.items()},
+    envelope=Envelope,
+    close_codes={_CLOSE_TOO_SLOW: "the subscriber fell too far behind and was dropped"},
+)
+
+routes = [ApiWebSocketRoute(EVENTS)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from gateway.http.endpoints import Endpoint, NoParams, api_routes
 from gateway.http.io import json_response
 from gateway.ops.readiness import SERVING_STATES, Readiness, readiness
 from gateway.services import Services, services
@@ -24,7 +24,7 @@ def _readiness(svc: Services, workers: list[WorkerSummary]) -> Readiness:
     return readiness(model_id, svc.settings.default_device, gpu, workers)
 
 
-async def healthz(request: Request) -> Response:
+async def healthz(request: Request, params: NoParams) -> Response:
     svc = services(request)
     workers = svc.pool.summaries()
     # "ok" only when every worker is up and one of them can serve the default model.
@@ -32,7 +32,7 @@ async def healthz(request: Request) -> Response:
     return json_response(HealthzResponse(status="ok" if ok else "degraded", workers=workers))
 
 
-async def readyz(request: Request) -> Response:
+async def readyz(request: Request, params: NoParams) -> Response:
     svc = services(request)
     workers = svc.pool.summaries()
     ready = _readiness(svc, workers)
@@ -60,12 +60,27 @@ async def readyz(request: Request) -> Response:
     return json_response(body)
 
 
-async def openapi(request: Request) -> Response:
-    return json_response(services(request).openapi)
+async def openapi(request: Request, params: NoParams) -> Response:
+    return json_response(services(request).openapi.current())
 
 
-routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/openapi.json", openapi, methods=["GET"]),
-]
+routes = api_routes(
+    Endpoint("GET", "/healthz", "Gateway and worker liveness", healthz, NoParams, HealthzResponse),
+    Endpoint(
+        "GET",
+        "/readyz",
+        "Readiness: 503 until a worker can serve the default ASR model",
+        readyz,
+        NoParams,
+        ReadyzResponse,
+        errors=(ErrorCode.WORKER_UNAVAILABLE,),
+    ),
+    Endpoint(
+        "GET",
+        "/openapi.json",
+        "This document: OpenAPI 3.1, WebSocket routes under x-websockets",
+        openapi,
+        NoParams,
+        dict,
+    ),
+)

@@ -6,15 +6,23 @@ the same bodies out (json, text, srt, verbose_json, vtt). Whisper translates int
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gateway.catalog import CatalogEntry
+from gateway.http.endpoints import AudioBody, Endpoint, NoParams, api_routes
 from gateway.http.io import json_response
-from gateway.openai.form import WHISPER_1, AudioRequest, read_audio_request, resolve_model
+from gateway.openai.form import (
+    WHISPER_1,
+    AudioRequest,
+    OpenAIAudioForm,
+    read_audio_request,
+    resolve_model,
+)
 from gateway.openai.language_names import language_name
 from gateway.openai.subtitles import srt, vtt
+from gateway.routes.asr import TRANSCRIBE_ERRORS
 from gateway.services import services
 from protocol.api.openai import (
     AudioSegment,
@@ -25,18 +33,23 @@ from protocol.api.openai import (
     VerboseAudioText,
 )
 from protocol.api.transcription import TranscriptionResponse
+from protocol.errors import ErrorCode as E
 from protocol.vocabulary import Task
 
 
-async def transcriptions(request: Request) -> Response:
+class ModelName(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    model: str
+
+
+async def transcriptions(request: Request, params: NoParams) -> Response:
     return await _audio(request, "transcribe")
 
 
-async def translations(request: Request) -> Response:
+async def translations(request: Request, params: NoParams) -> Response:
     return await _audio(request, "translate")
 
 
-async def list_models(request: Request) -> Response:
+async def list_models(request: Request, params: NoParams) -> Response:
     svc = services(request)
     default = resolve_model(svc.settings, svc.models, WHISPER_1)
     models = [_model(WHISPER_1, default)]
@@ -44,8 +57,8 @@ async def list_models(request: Request) -> Response:
     return json_response(OpenAIModelList(data=models))
 
 
-async def get_model(request: Request) -> Response:
-    name: str = request.path_params["model"]
+async def get_model(request: Request, params: ModelName) -> Response:
+    name = params.model
     svc = services(request)
     return json_response(_model(name, resolve_model(svc.settings, svc.models, name)))
 
@@ -107,9 +120,43 @@ def _verbose(result: TranscriptionResponse, asked: AudioRequest, text: str) -> V
     )
 
 
-routes = [
-    Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
-    Route("/v1/audio/translations", translations, methods=["POST"]),
-    Route("/v1/models", list_models, methods=["GET"]),
-    Route("/v1/models/{model:path}", get_model, methods=["GET"]),
-]
+# Like the service's own transcription route, less the media type: a non-audio file is bad audio.
+_AUDIO_ERRORS = tuple(code for code in TRANSCRIBE_ERRORS if code != E.UNSUPPORTED_MEDIA_TYPE)
+_FORM = AudioBody(fields=OpenAIAudioForm)
+
+routes = api_routes(
+    Endpoint(
+        "POST",
+        "/v1/audio/transcriptions",
+        "OpenAI-compatible transcription",
+        transcriptions,
+        NoParams,
+        (AudioText, VerboseAudioText),
+        text_media_types=("text/plain", "text/vtt"),
+        body=_FORM,
+        errors=_AUDIO_ERRORS,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/audio/translations",
+        "OpenAI-compatible translation to English",
+        translations,
+        NoParams,
+        (AudioText, VerboseAudioText),
+        text_media_types=("text/plain", "text/vtt"),
+        body=_FORM,
+        errors=_AUDIO_ERRORS,
+    ),
+    Endpoint(
+        "GET", "/v1/models", "OpenAI-compatible model list", list_models, NoParams, OpenAIModelList
+    ),
+    Endpoint(
+        "GET",
+        "/v1/models/{model:path}",
+        "One model, OpenAI-style",
+        get_model,
+        ModelName,
+        OpenAIModel,
+        errors=(E.MODEL_NOT_FOUND, E.CONFIGURATION_ERROR),
+    ),
+)

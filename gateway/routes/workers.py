@@ -3,17 +3,26 @@ by force)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from gateway.http.endpoints import Endpoint, NoParams, api_routes
 from gateway.http.io import json_response
 from gateway.services import Services, services
 from protocol.api.lifecycle import WorkerListResponse, WorkerSummary
-from protocol.errors import ErrorCode, ServiceError
+from protocol.errors import ErrorCode as E
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
+
+class WorkerPath(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    worker_id: Annotated[str, msgspec.Meta(examples=["cpu"])]
+
+
+class RestartParams(WorkerPath, kw_only=True, forbid_unknown_fields=True):
+    # true: kill the process now instead of draining its work first.
+    force: bool = False
 
 
 def _summary(svc: Services, worker_id: str) -> WorkerSummary:
@@ -22,51 +31,71 @@ def _summary(svc: Services, worker_id: str) -> WorkerSummary:
     return found
 
 
-def _force(request: Request) -> bool:
-    raw = request.query_params.get("force", "").strip().lower()
-    if raw in _TRUE | _FALSE:
-        return raw in _TRUE
-    raise ServiceError(
-        ErrorCode.INVALID_REQUEST,
-        f"force={raw!r}: expected true or false.",
-        {"field": "force", "value": raw},
-    )
-
-
-async def list_workers(request: Request) -> Response:
+async def list_workers(request: Request, params: NoParams) -> Response:
     svc = services(request)
     return json_response(WorkerListResponse(workers=svc.pool.summaries(svc.link.pending_for)))
 
 
-async def get_worker(request: Request) -> Response:
-    return json_response(_summary(services(request), request.path_params["worker_id"]))
+async def get_worker(request: Request, params: WorkerPath) -> Response:
+    return json_response(_summary(services(request), params.worker_id))
 
 
-async def drain_worker(request: Request) -> Response:
+async def drain_worker(request: Request, params: WorkerPath) -> Response:
     svc = services(request)
-    worker_id = request.path_params["worker_id"]
-    svc.control.drain(worker_id)
-    return json_response(_summary(svc, worker_id), 202)
+    svc.control.drain(params.worker_id)
+    return json_response(_summary(svc, params.worker_id), 202)
 
 
-async def resume_worker(request: Request) -> Response:
+async def resume_worker(request: Request, params: WorkerPath) -> Response:
     svc = services(request)
-    worker_id = request.path_params["worker_id"]
-    svc.control.resume(worker_id)
-    return json_response(_summary(svc, worker_id))
+    svc.control.resume(params.worker_id)
+    return json_response(_summary(svc, params.worker_id))
 
 
-async def restart_worker(request: Request) -> Response:
+async def restart_worker(request: Request, params: RestartParams) -> Response:
     svc = services(request)
-    worker_id = request.path_params["worker_id"]
-    svc.control.restart(worker_id, force=_force(request))
-    return json_response(_summary(svc, worker_id), 202)
+    svc.control.restart(params.worker_id, force=params.force)
+    return json_response(_summary(svc, params.worker_id), 202)
 
 
-routes = [
-    Route("/api/workers", list_workers, methods=["GET"]),
-    Route("/api/workers/{worker_id}", get_worker, methods=["GET"]),
-    Route("/api/workers/{worker_id}/drain", drain_worker, methods=["POST"]),
-    Route("/api/workers/{worker_id}/resume", resume_worker, methods=["POST"]),
-    Route("/api/workers/{worker_id}/restart", restart_worker, methods=["POST"]),
-]
+routes = api_routes(
+    Endpoint("GET", "/api/workers", "Workers", list_workers, NoParams, WorkerListResponse),
+    Endpoint(
+        "GET",
+        "/api/workers/{worker_id}",
+        "One worker",
+        get_worker,
+        WorkerPath,
+        WorkerSummary,
+        errors=(E.WORKER_NOT_FOUND,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/workers/{worker_id}/drain",
+        "Drain a worker: it takes no new work",
+        drain_worker,
+        WorkerPath,
+        WorkerSummary,
+        statuses=(202,),
+        errors=(E.WORKER_NOT_FOUND, E.WORKER_UNAVAILABLE),
+    ),
+    Endpoint(
+        "POST",
+        "/api/workers/{worker_id}/resume",
+        "End a drain: the worker takes new work again",
+        resume_worker,
+        WorkerPath,
+        WorkerSummary,
+        errors=(E.WORKER_NOT_FOUND, E.WORKER_NOT_DRAINING),
+    ),
+    Endpoint(
+        "POST",
+        "/api/workers/{worker_id}/restart",
+        "Restart a worker (drained first unless force) and restore its models",
+        restart_worker,
+        RestartParams,
+        WorkerSummary,
+        statuses=(202,),
+        errors=(E.WORKER_NOT_FOUND, E.WORKER_UNAVAILABLE),
+    ),
+)

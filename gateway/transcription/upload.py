@@ -13,7 +13,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message
 
-from gateway.http.io import read_body
+from gateway.http.io import read_body, size_text
+from gateway.transcription.audio_sniff import check_audio_bytes
 from protocol.errors import ErrorCode, ServiceError
 from protocol.vocabulary import (
     MAX_SAMPLE_RATE,
@@ -29,6 +30,8 @@ _CONTAINER_TYPES = {
     "audio/mpeg", "audio/mp3", "audio/ogg", "audio/opus", "audio/webm", "video/webm",
     "audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac", "video/mp4", "application/octet-stream",
 }  # fmt: skip
+# Every media type a raw audio body may have (the OpenAPI document lists these).
+AUDIO_MEDIA_TYPES = tuple(sorted(_CONTAINER_TYPES | _PCM_TYPES))
 _MULTIPART_OVERHEAD = 256 * 1024  # boundaries and small fields around the file
 
 
@@ -95,12 +98,17 @@ def _pcm_rate(kind: str, parameters: dict[str, str]) -> int:
 
 
 async def read_audio(request: Request, limit_bytes: int) -> AudioUpload:
+    """The upload, refused (400 INVALID_AUDIO) if its bytes cannot be audio of its type."""
     content_type = request.headers.get("content-type", "")
+    limit = f"{size_text(limit_bytes)} (LX_MAX_UPLOAD_MB)"
     if media_type(content_type) != "multipart/form-data":
         encoding, rate = audio_format_of(content_type)  # refuse before reading the body
-        return AudioUpload(await read_body(request, limit_bytes), encoding, rate)
-    body = await read_body(request, limit_bytes + _MULTIPART_OVERHEAD)
-    return await _from_multipart(request, body, limit_bytes)
+        upload = AudioUpload(await read_body(request, limit_bytes, limit), encoding, rate)
+    else:
+        body = await read_body(request, limit_bytes + _MULTIPART_OVERHEAD, limit)
+        upload = await _from_multipart(request, body, limit_bytes)
+    check_audio_bytes(upload.data, upload.encoding)
+    return upload
 
 
 async def _from_multipart(request: Request, body: bytes, limit_bytes: int) -> AudioUpload:
@@ -131,7 +139,8 @@ async def _from_multipart(request: Request, body: bytes, limit_bytes: int) -> Au
     if len(data) > limit_bytes:
         raise ServiceError(
             ErrorCode.PAYLOAD_TOO_LARGE,
-            f"The audio file is larger than the limit of {limit_bytes // (1024 * 1024)} MB.",
+            f"The audio file is larger than the limit of {size_text(limit_bytes)} "
+            "(LX_MAX_UPLOAD_MB).",
             {"limit_bytes": limit_bytes, "received_bytes_at_least": len(data)},
         )
     fields: dict[str, list[str]] = {}

@@ -210,7 +210,8 @@ class TranslationService:
             if len(text) > self._max_chars:
                 raise ServiceError(
                     ErrorCode.PAYLOAD_TOO_LARGE,
-                    f"Text {index} has {len(text)} characters; the limit is {self._max_chars}.",
+                    f"Text {index} has {len(text)} characters; the limit is {self._max_chars} "
+                    "characters (LX_MAX_TEXT_CHARS).",
                     {"field": f"text[{index}]", "limit_chars": self._max_chars},
                 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 
@@ -151,5 +151,25 @@ EventName = Literal[
 ]
 
 
+_WORKER_EVENTS = [name for name in get_args(EventName) if name.startswith("worker.")]
+# Each event's data: what the OpenAPI document says each event carries, and what envelope()
+# holds every event to.
+EVENT_DATA: dict[EventName, type[_EventData]] = {
+    "model.load.started": ModelLoadStarted,
+    "model.load.progress": ModelLoadProgress,
+    "model.load.completed": ModelLoadCompleted,
+    "model.load.failed": ModelLoadFailed,
+    "model.download.started": ModelDownloadStarted,
+    "model.download.progress": ModelDownloadProgress,
+    "model.download.completed": ModelDownloadCompleted,
+    "model.download.failed": ModelDownloadFailed,
+    "model.unloaded": ModelUnloaded,
+    "model.evicted": ModelEvicted,
+    **dict.fromkeys(_WORKER_EVENTS, WorkerChanged),
+}
+
+
 def envelope(t: EventName, data: _EventData, sid: str | None = None) -> Envelope:
+    if not isinstance(data, EVENT_DATA[t]):
+        raise TypeError(f"{t} carries {EVENT_DATA[t].__name__}, not {type(data).__name__}")
     return Envelope(t=t, sid=sid, data=data)

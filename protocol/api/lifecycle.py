@@ -30,7 +30,8 @@ class LoadModelResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     model_id: str
     status: Literal["loading", "loaded"]
     memory_allocated_mb: float
-    warnings: list[str] = msgspec.field(default_factory=list)
+    # Required by the contract, so present even when empty (omit_defaults drops a default).
+    warnings: list[str]
     estimated_load_time_ms: float | None = None
     device: str | None = None
     worker_id: str | None = None

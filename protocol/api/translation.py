@@ -6,16 +6,18 @@ from typing import Annotated
 
 import msgspec
 
-from protocol.options import BeamSize, LengthPenalty, NoRepeatNgram, TokenCount
+from protocol.options import BeamSize, Language, LengthPenalty, NoRepeatNgram, TokenCount
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The body of `/api/sessions/{sid}/translate`: what it leaves out, the session says."""
+
     # One text or a list; languages as ISO 639-1 (fr), BCP-47 (zh-TW) or FLORES (fra_Latn).
     text: Text | Annotated[list[Text], msgspec.Meta(min_length=1, max_length=256)]
-    target_language: str | None = None  # required without a session
-    source_language: str | None = None  # detected per text when absent
+    target_language: Language | None = None  # the session's when absent
+    source_language: Language | None = None  # detected per text when absent
     model_id: str | None = None
     return_confidence: bool = False
     # Decoding over the session's (or the defaults); ranges as protocol.options says.
@@ -23,6 +25,12 @@ class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     length_penalty: LengthPenalty | None = None
     no_repeat_ngram_size: NoRepeatNgram | None = None
     max_new_tokens: TokenCount | None = None
+
+
+class SessionlessTranslateRequest(TranslateRequest, kw_only=True, forbid_unknown_fields=True):
+    """The body of `/api/mt/translate`: no session to fall back on, so the target is required."""
+
+    target_language: Language
 
 
 class DetectedSource(msgspec.Struct, kw_only=True):

@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.support.app_client import LOOPBACK_URL, LOOPBACK_WS
+from tests.support.audio import clip_path, short_clips
 from tests.support.envelope import error_of
 
 TOKEN = "in-process-token-0123456789"
@@ -202,6 +203,7 @@ def test_model_ids_that_leave_a_folder_are_400_everywhere(open_app: TestClient, 
     from urllib.parse import quote
 
     path_id = quote(bad, safe="")  # so the client sends the dots and slashes as they are
+    audio = clip_path(short_clips()[0]).read_bytes()  # real audio: only the id is wrong
     answers = [
         open_app.post(f"/api/models/{path_id}/load"),
         open_app.post(f"/api/models/{path_id}/unload"),
@@ -210,7 +212,7 @@ def test_model_ids_that_leave_a_folder_are_400_everywhere(open_app: TestClient, 
         open_app.post(
             "/api/asr/transcribe",
             params={"model_id": bad},
-            content=b"RIFF",
+            content=audio,
             headers={"Content-Type": "audio/wav"},
         ),
         open_app.post(
@@ -218,7 +220,7 @@ def test_model_ids_that_leave_a_folder_are_400_everywhere(open_app: TestClient, 
         ),
         open_app.post(
             "/v1/audio/transcriptions",
-            files={"file": ("a.wav", b"RIFF", "audio/wav")},
+            files={"file": ("a.wav", audio, "audio/wav")},
             data={"model": bad},
         ),
     ]

@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.conftest import CACHED_MODEL, CACHED_MODEL_LANGUAGE
 from tests.support.builders.fixtures import TINY_WHISPER_PHRASE
+from tests.support.envelope import error_of
 from tests.support.gateway_process import GatewayProcess, next_event
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,10 @@ def test_a_model_not_on_this_machine_fails_with_download_required(
 ) -> None:
     with gateway.events() as ws, gateway.client() as client:
         answer = client.post("/api/models/openai/whisper-small/load")
-        assert answer.status_code == 202
+        # Offline and not on disk: refused at once, before any worker is asked.
+        refused = error_of(answer, 409, "DOWNLOAD_REQUIRED")
+        assert refused["details"]["repo_id"] == "Systran/faster-whisper-small"
+        assert refused["details"]["offline"] is True
         failed = next_event(ws, OUTCOME)
         assert failed["t"] == "model.load.failed"
         assert failed["data"]["model_id"] == "openai/whisper-small"

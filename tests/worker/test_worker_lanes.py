@@ -3,6 +3,7 @@ wait behind long files, a cancelled request is dropped (waiting) or stopped (run
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,9 +45,22 @@ def replies(peer: Peer, count: int) -> list[ipc.WorkerMessage]:
     return [peer.recv(timeout_s=120) for _ in range(count)]
 
 
+def wait_running(peer: Peer, count: int, timeout_s: float = 30.0) -> None:
+    """Until the worker reports `count` requests running on the model."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = peer.request(ipc.StatusRequest(request_id=f"status-{time.monotonic()}"))
+        assert isinstance(status, ipc.StatusReply)
+        if sum(m.in_flight for m in status.models) >= count:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{count} request(s) never ran")
+
+
 def test_a_short_clip_goes_before_a_long_file_that_waited_longer(peer: Peer) -> None:
-    # long-1 starts at once and takes seconds; long-2 and the clip wait for its slot.
+    # long-1 takes the only slot and runs for seconds; long-2 and then the clip wait for it.
     peer.send(transcribe("long-1"), LONG)
+    wait_running(peer, 1)  # else all three could be queued together and the clip go first
     peer.send(transcribe("long-2"), LONG)
     peer.send(transcribe("clip"), SHORT)
     got = replies(peer, 3)

@@ -82,9 +82,22 @@ def decide(
         return Decision("final", end=received, reason="end_of_audio")
     if received - segment_start >= ms_to_samples(policy.max_segment_ms):
         return Decision("final", end=received, reason="max_length")
-    if received - max(last_decoded, first.start) >= ms_to_samples(policy.min_new_audio_ms):
+    fresh = undecoded_speech(
+        segment_start=segment_start, received=received, last_decoded=last_decoded, runs=runs
+    )
+    if fresh >= ms_to_samples(policy.min_new_audio_ms):
         return Decision("partial", end=received)
     return NOTHING
+
+
+def undecoded_speech(
+    *, segment_start: int, received: int, last_decoded: int, runs: Sequence[SpeechRun]
+) -> int:
+    """Samples of speech in the segment that no decode has seen yet."""
+    speech = speech_in_segment(runs, segment_start)
+    if not speech:
+        return 0
+    return max(0, received - max(last_decoded, speech[0].start, segment_start))
 
 
 def silent_segment_start(

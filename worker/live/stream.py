@@ -40,6 +40,7 @@ from worker.live.segmenter import (
     samples_to_ms,
     silent_segment_start,
     speech_in_segment,
+    undecoded_speech,
     without_made_up_tail,
 )
 from worker.live.vad import SileroWindows, VadSettings, VoiceActivity
@@ -153,8 +154,15 @@ class LiveStream:
 
     @property
     def undecoded_ms(self) -> int:
-        """Audio of the current segment no decode has seen (for fairness between streams)."""
-        return samples_to_ms(self._received - max(self._last_decoded, self._segment_start))
+        """Speech of the current segment no decode has seen (for fairness between streams)."""
+        return samples_to_ms(
+            undecoded_speech(
+                segment_start=self._segment_start,
+                received=self._received,
+                last_decoded=self._last_decoded,
+                runs=self._vad.tracker.runs,
+            )
+        )
 
     def resume_state(self) -> ResumeState:
         return ResumeState(

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.live_stream [--clip long_story.wav] [--threads 1]
                                           [--cadence-ms 400] [--chunk-ms 160] [--streams 1]
                                           [--beam-size 1] [--final-beam-size 5] [--speed 1.0]
+                                          [--context-ms 8000] [--min-silence-ms 400]
 
 No gateway, no worker process: this measures the stream logic and the decodes alone (what
 the worker adds on top is IPC and its scheduler). Audio "arrives" chunk by chunk at its
@@ -41,6 +42,7 @@ from worker.live.decoder import DecodeSettings, WhisperDecoder
 from worker.live.events import FinalCaption, LiveEvent, PartialCaption
 from worker.live.segmenter import SegmentPolicy
 from worker.live.stream import LiveStream
+from worker.live.vad import VadSettings
 
 
 @dataclass
@@ -96,6 +98,8 @@ def main() -> None:
     parser.add_argument("--stagger-s", type=float, default=1.3)
     parser.add_argument("--beam-size", type=int, default=1)
     parser.add_argument("--final-beam-size", type=int, default=5)
+    parser.add_argument("--context-ms", type=int, default=SegmentPolicy().context_ms)
+    parser.add_argument("--min-silence-ms", type=int, default=VadSettings().min_silence_ms)
     parser.add_argument("--speed", type=float, default=1.0, help="audio seconds per wall second")
     args = parser.parse_args()
 
@@ -116,7 +120,16 @@ def main() -> None:
     pieces = chunks(audio, args.chunk_ms)
     chunk_s = args.chunk_ms / 1000 / args.speed
     runs = [
-        Run(LiveStream(decoder, policy=SegmentPolicy()), pieces, chunk_s, i * args.stagger_s)
+        Run(
+            LiveStream(
+                decoder,
+                policy=SegmentPolicy(context_ms=args.context_ms),
+                vad=VadSettings(min_silence_ms=args.min_silence_ms),
+            ),
+            pieces,
+            chunk_s,
+            i * args.stagger_s,
+        )
         for i in range(args.streams)
     ]
     decode_s: dict[bool, list[float]] = {False: [], True: []}

@@ -70,7 +70,10 @@ def decide(
     last_decoded: int,
     runs: Sequence[SpeechRun],
     audio_ended: bool,
+    pause_from: int | None = None,
 ) -> Decision:
+    """`pause_from`: the speaker has been silent since then (not long enough to end the
+    run): audio after it is no reason for a partial, the final will come soon."""
     speech = speech_in_segment(runs, segment_start)
     if not speech or received <= segment_start:
         return NOTHING
@@ -83,7 +86,11 @@ def decide(
     if received - segment_start >= ms_to_samples(policy.max_segment_ms):
         return Decision("final", end=received, reason="max_length")
     fresh = undecoded_speech(
-        segment_start=segment_start, received=received, last_decoded=last_decoded, runs=runs
+        segment_start=segment_start,
+        received=received,
+        last_decoded=last_decoded,
+        runs=runs,
+        pause_from=pause_from,
     )
     if fresh >= ms_to_samples(policy.min_new_audio_ms):
         return Decision("partial", end=received)
@@ -91,13 +98,20 @@ def decide(
 
 
 def undecoded_speech(
-    *, segment_start: int, received: int, last_decoded: int, runs: Sequence[SpeechRun]
+    *,
+    segment_start: int,
+    received: int,
+    last_decoded: int,
+    runs: Sequence[SpeechRun],
+    pause_from: int | None = None,
 ) -> int:
-    """Samples of speech in the segment that no decode has seen yet."""
+    """Samples of speech in the segment that no decode has seen yet (not counting a pause
+    going on now)."""
     speech = speech_in_segment(runs, segment_start)
     if not speech:
         return 0
-    return max(0, received - max(last_decoded, speech[0].start, segment_start))
+    heard_until = received if pause_from is None else min(received, pause_from)
+    return max(0, heard_until - max(last_decoded, speech[0].start, segment_start))
 
 
 def silent_segment_start(

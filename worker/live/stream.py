@@ -129,6 +129,7 @@ class LiveStream:
             last_decoded=self._last_decoded,
             runs=self._vad.tracker.runs,
             audio_ended=self._audio_ended,
+            pause_from=self._vad.tracker.pause_from,
         )
 
     def wants_decode(self) -> bool:
@@ -161,6 +162,7 @@ class LiveStream:
                 received=self._received,
                 last_decoded=self._last_decoded,
                 runs=self._vad.tracker.runs,
+                pause_from=self._vad.tracker.pause_from,
             )
         )
 

@@ -114,6 +114,11 @@ class SpeechTracker:
     def speaking(self) -> bool:
         return self._speaking
 
+    @property
+    def pause_from(self) -> int | None:
+        """Where the silence began that may end the current run (None: no pause now)."""
+        return self._silence_from if self._speaking else None
+
     def forget_before(self, sample: int) -> None:
         """Drop runs that ended before `sample` (their segment is final)."""
         self.runs = [run for run in self.runs if run.end is None or run.end > sample]

@@ -103,3 +103,27 @@ def test_a_trailing_made_up_word_and_what_follows_it_are_dropped() -> None:
     # Only the last three words are looked at.
     early = words("uh:0-10", 0.01) + words("we:10-200 cooked:200-500 soup:500-800")
     assert without_made_up_tail(early) == early
+
+
+def test_a_pause_going_on_is_no_reason_for_a_partial() -> None:
+    run = [SpeechRun(S(500))]
+    # 300 ms of new audio, but the speaker went quiet 250 ms ago: only 50 ms is new speech.
+    decision = decide(
+        policy=POLICY,
+        segment_start=0,
+        received=S(2_000),
+        last_decoded=S(1_700),
+        runs=run,
+        audio_ended=False,
+        pause_from=S(1_750),
+    )
+    assert decision.kind == "none"
+    resumed = decide(
+        policy=POLICY,
+        segment_start=0,
+        received=S(2_000),
+        last_decoded=S(1_700),
+        runs=run,
+        audio_ended=False,
+    )
+    assert resumed.kind == "partial"

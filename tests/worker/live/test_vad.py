@@ -68,3 +68,15 @@ def test_tracker_counts_from_its_offset() -> None:
     tracker.update([0.0, 0.9])
     assert tracker.runs[0].start == 16_000 + WINDOW
     assert tracker.scored_until == 16_000 + 2 * WINDOW
+
+
+def test_tracker_reports_a_pause_until_it_ends_the_run_or_speech_resumes() -> None:
+    tracker = SpeechTracker(VadSettings(min_silence_ms=400))
+    tracker.update([0.9] * 5)
+    assert tracker.pause_from is None
+    tracker.update([0.1] * 3)
+    assert tracker.pause_from == 5 * WINDOW
+    tracker.update([0.9])
+    assert tracker.pause_from is None
+    tracker.update([0.1] * 13)
+    assert tracker.pause_from is None and not tracker.speaking

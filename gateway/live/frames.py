@@ -27,15 +27,15 @@ from protocol.api.live import (
     ClientHello,
     ClientMessage,
     ClientMessageError,
-    LiveEncoding,
     decode_client_message,
 )
 from protocol.errors import ErrorCode
+from protocol.vocabulary import RawEncoding
 
 
 @dataclass(frozen=True)
 class AudioFormat:
-    encoding: LiveEncoding
+    encoding: RawEncoding
     sample_rate: int
     channels: int = 1
 

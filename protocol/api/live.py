@@ -19,16 +19,14 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 import msgspec
 
 from protocol.errors import ErrorCode
+from protocol.vocabulary import WHISPER_SAMPLE_RATE, RawEncoding, SampleRate
 
 PROTOCOL_VERSION: Final = 1
 
-# TODO(lead): use protocol.vocabulary (one audio-encoding vocabulary for the whole service).
-LiveEncoding = Literal["pcm_s16le", "f32le"]
-BYTES_PER_SAMPLE: Final[dict[str, int]] = {"pcm_s16le": 2, "f32le": 4}
-MIN_SAMPLE_RATE: Final = 8_000
-MAX_SAMPLE_RATE: Final = 48_000
-# What the workers decode at; other client rates are resampled there.
-STREAM_SAMPLE_RATE: Final = 16_000
+# A live stream's audio is raw samples (no container) in one of the service's raw encodings.
+BYTES_PER_SAMPLE: Final[dict[RawEncoding, int]] = {"pcm_s16le": 2, "f32le": 4}
+# The stream's clock: the workers decode at 16 kHz; other client rates are resampled there.
+STREAM_SAMPLE_RATE: Final = WHISPER_SAMPLE_RATE
 
 # The session does not exist: the socket is closed with this code (HTTP 404 + 4000).
 CLOSE_SESSION_NOT_FOUND: Final = 4404
@@ -48,7 +46,6 @@ ServerMessageType = Literal[
 
 Seq = Annotated[int, msgspec.Meta(ge=0)]
 Window = Annotated[int, msgspec.Meta(ge=1)]
-SampleRate = Annotated[int, msgspec.Meta(ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)]
 Millis = Annotated[int, msgspec.Meta(ge=0)]
 
 # The fields of client.hello that describe the audio: a bad value there is a configuration
@@ -81,7 +78,7 @@ class HelloData(_Data):
     ack_mode: AckMode = "cumulative"
     max_in_flight: Window = 32
     resume: ResumeInfo | None = None
-    encoding: LiveEncoding = "pcm_s16le"
+    encoding: RawEncoding = "pcm_s16le"
     sample_rate: SampleRate = STREAM_SAMPLE_RATE
     channels: Literal[1] = 1
 

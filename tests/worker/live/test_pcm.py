@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from protocol.errors import ErrorCode, ServiceError
+from protocol.vocabulary import RawEncoding
 from worker.live.pcm import PcmToStream
 
 
@@ -33,17 +34,23 @@ def test_f32le_at_16k_passes_through() -> None:
 
 
 @pytest.mark.parametrize(("encoding", "size"), [("pcm_s16le", 3), ("f32le", 6)])
-def test_a_frame_of_partial_samples_is_invalid_audio(encoding: str, size: int) -> None:
+def test_a_frame_of_partial_samples_is_invalid_audio(encoding: RawEncoding, size: int) -> None:
     with pytest.raises(ServiceError) as caught:
         PcmToStream(encoding, 16_000).convert(b"\0" * size)
     assert caught.value.code is ErrorCode.INVALID_AUDIO
-    assert caught.value.details == {"bytes": size}
+    assert caught.value.details["bytes"] == size
 
 
-def test_an_unknown_encoding_is_a_configuration_error() -> None:
+def test_a_rate_out_of_range_is_refused() -> None:
     with pytest.raises(ServiceError) as caught:
-        PcmToStream("mp3", 16_000)
-    assert caught.value.code is ErrorCode.CONFIGURATION_ERROR
+        PcmToStream("pcm_s16le", 96_000)
+    assert caught.value.code is ErrorCode.INVALID_AUDIO
+
+
+def test_f32le_that_is_not_numbers_is_invalid_audio() -> None:
+    with pytest.raises(ServiceError) as caught:
+        PcmToStream("f32le", 16_000).convert(np.array([0.0, np.nan], dtype="<f4").tobytes())
+    assert caught.value.code is ErrorCode.INVALID_AUDIO
 
 
 @pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000])

@@ -160,7 +160,8 @@ def main() -> None:
     print(
         f"clip {args.clip}, {len(audio) / 16_000:.1f} s; streams {args.streams}; threads "
         f"{args.threads}; cadence {args.cadence_ms} ms; chunks {args.chunk_ms} ms; beam "
-        f"{args.beam_size}/{args.final_beam_size}; speed {args.speed}x"
+        f"{args.beam_size}/{args.final_beam_size}; context {args.context_ms} ms; silence "
+        f"{args.min_silence_ms} ms; speed {args.speed}x"
     )
     print(f"load average {os.getloadavg()}, cores {psutil.cpu_count()}")
     for index, run in enumerate(runs):

@@ -1,0 +1,14 @@
+"""Live captioning in the gateway: the parts of a caption stream that must outlive a worker,
+as plain objects (the stream route and the worker link use them).
+
+- `limits`: the stream's limits and what `server.welcome` announces.
+- `errors`: `StreamError`, a `server.error` and whether the stream can go on.
+- `frames`: client frames checked (hello first, audio format, sizes) into messages and audio.
+- `outbox`: the session's numbered messages (`seq`, `t_mono_ms`, `id`) and the replay buffer
+  a reconnecting client resumes from.
+- `flow`: the client's window of unacknowledged messages; captions past it wait.
+- `audio_backlog`: the audio no final covers yet, to re-open the stream on a new worker.
+
+May import: protocol, gateway.settings, gateway.http, gateway.event_hub. Never numpy (the
+gateway does not), so audio stays in the client's encoding here.
+"""

@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gateway.models.inference_stats import InferenceStats
-from protocol.api.lifecycle import Health, HealthCheckSummary, ModelState, ModelStatus
+from protocol.api.lifecycle import (
+    DecodingSetup,
+    Health,
+    HealthCheckSummary,
+    ModelState,
+    ModelStatus,
+)
 from protocol.errors import ServiceError
 from protocol.vocabulary import ModelKind
-from protocol.wire.messages import LoadedModel
+from protocol.wire.messages import DecodeSetup, LoadedModel
 
 
 def utc_now() -> str:
@@ -28,6 +34,7 @@ class ModelRecord:
     loaded_at: str | None = None
     memory_usage_mb: float = 0.0
     load_time_ms: float | None = None
+    decoding: DecodeSetup | None = None  # what the worker chose for a speech model
     error: ServiceError | None = None
     last_checked: str | None = None
     # Set while a load runs; every caller of the same model awaits this one load.
@@ -56,6 +63,7 @@ class ModelRecord:
         self.loaded_at = model.loaded_at
         self.memory_usage_mb = model.memory_usage_mb
         self.load_time_ms = model.load_time_ms
+        self.decoding = model.decoding
         self.error = None
         self.restore = False
         self.last_checked = utc_now()
@@ -64,6 +72,7 @@ class ModelRecord:
         self.status = "not_loaded"
         self.loaded_at = None
         self.memory_usage_mb = 0.0
+        self.decoding = None
 
     def mark_failed(self, error: ServiceError) -> None:
         self.status = "error"
@@ -96,4 +105,18 @@ class ModelRecord:
             error_message=None if self.error is None else self.error.message,
             device=self.device,
             worker_id=self.worker_id,
+            decoding=None if self.status != "loaded" else _decoding(self.decoding),
         )
+
+
+def _decoding(setup: DecodeSetup | None) -> DecodingSetup | None:
+    if setup is None:
+        return None
+    return DecodingSetup(
+        concurrency=setup.concurrency,
+        threads_per_decode=setup.threads,
+        replicas=setup.replicas,
+        max_batch_size=setup.max_batch_size,
+        batch_encode=setup.batch_encode,
+        chosen=setup.chosen,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -93,6 +94,23 @@ def stop_process(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> Non
 
 @contextmanager
 def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
+    """`python -m gateway` with `env` over the test defaults."""
+    with _running(state_dir, env, None) as gateway:
+        yield gateway
+
+
+@contextmanager
+def running_pinned_gateway(state_dir: Path, cpus: set[int], **env: str) -> Iterator[GatewayProcess]:
+    """The same, pinned to `cpus`: its workers inherit the affinity and plan their decoding
+    from the cores it leaves them."""
+    with _running(state_dir, env, cpus) as gateway:
+        yield gateway
+
+
+@contextmanager
+def _running(
+    state_dir: Path, env: dict[str, str], cpus: set[int] | None
+) -> Iterator[GatewayProcess]:
     port = free_port()
     environment = {
         **os.environ,
@@ -105,7 +123,8 @@ def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
         "LX_LOG_LEVEL": "WARNING",
         **env,
     }
-    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment)
+    pin = None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment, preexec_fn=pin)
     gateway = GatewayProcess(process, port)
     try:
         gateway.wait_ready()

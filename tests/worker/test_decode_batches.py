@@ -45,10 +45,22 @@ def test_nothing_waiting_is_an_empty_batch() -> None:
     assert next_batch([], max_size=4) == []
 
 
-def test_taking_a_batch_removes_it_and_counts_a_pass_over_for_the_rest() -> None:
-    waiting = [call("bulk", "enc", BULK, seq=0), call("clip", "gen", INTERACTIVE, seq=1)]
+def test_taking_a_batch_removes_it_and_counts_a_pass_over_for_lower_priorities() -> None:
+    waiting = [
+        call("bulk", "enc", BULK, seq=0),
+        call("clip", "gen", INTERACTIVE, seq=1),
+        call("newer clip", "enc", INTERACTIVE, seq=2),
+    ]
     assert names(take_next_batch(waiting, max_size=4)) == ["clip"]
-    assert names(waiting) == ["bulk"] and waiting[0].passed_over == 1
+    assert names(waiting) == ["bulk", "newer clip"]
+    # Passed over by higher-priority work: counted. By an older equal: age decides anyway.
+    assert [c.passed_over for c in waiting] == [1, 0]
+
+
+def test_among_equals_the_oldest_always_goes_first() -> None:
+    waiting = [call(f"t{i}", ("enc", i), INTERACTIVE, seq=i) for i in range(6)]
+    order = [names(take_next_batch(waiting, max_size=4))[0] for _ in range(6)]
+    assert order == ["t0", "t1", "t2", "t3", "t4", "t5"]
 
 
 def test_a_long_file_waits_at_most_starve_after_batches_behind_interactive_work() -> None:

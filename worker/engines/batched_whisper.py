@@ -3,9 +3,11 @@
 Each transcription keeps faster-whisper's per-request decode loop (temperature fallback,
 prompts, timestamps, word alignment: all exactly faster-whisper's). This wrapper stands in
 for its CTranslate2 model (`WhisperModel.model`): every call waits for one of the model's
-`slots` (its replicas, `num_workers`), and calls from other request threads that wait at
-the same time with an equal key share one CTranslate2 call, stacked along the batch axis
-and split back (decode_batches.py picks them, priority and aging included).
+`slots` (its replicas, `num_workers`) in the order decode_batches.py gives (the class of
+work's priority, then the oldest transcription, with aging), so interactive work goes
+before long files at every window; and, with `max_batch_size` over 1, calls from other
+request threads that wait at the same time with an equal key share one CTranslate2 call,
+stacked along the batch axis and split back.
 
 When calls may share a CTranslate2 call (their key):
 
@@ -15,9 +17,9 @@ When calls may share a CTranslate2 call (their key):
   (checked on the fixtures: same tokens, same scores). Sampling (faster-whisper's fallback
   temperatures above 0) runs alone: a batch would draw other random numbers, so results
   would change.
-- `encode` only where `batch_encode` is on: on a CPU one window already fills the GEMMs,
-  so stacking windows saves nothing (measured, bench/README.md) and only makes the first
-  of them wait for the others.
+- `encode` only where `batch_encode` is on. Stacking windows saves little on a CPU (one
+  30 s window already fills the GEMMs), but without it the windows of transcriptions that
+  go oldest first never wait together, so their decoder calls could not meet either.
 - anything else (`align`, `detect_language`) runs alone, through the same slots.
 
 `batch_size` of a transcription (through `decode_stats`) is the largest batch any of its
@@ -51,6 +53,11 @@ class DecodeStats:
 class _CallContext:
     priority: int
     stats: DecodeStats
+    order: int  # when its transcription began: older transcriptions' calls go first
+
+
+# One order for transcriptions and for calls made outside any: their arrival.
+_arrivals = itertools.count()
 
 
 _context: contextvars.ContextVar[_CallContext | None] = contextvars.ContextVar(
@@ -63,7 +70,7 @@ def decode_stats(priority: int) -> Iterator[DecodeStats]:
     """The calls this thread makes inside the block wait with `priority`; their figures
     land in the stats it yields."""
     stats = DecodeStats()
-    token = _context.set(_CallContext(priority, stats))
+    token = _context.set(_CallContext(priority, stats, next(_arrivals)))
     try:
         yield stats
     finally:
@@ -97,7 +104,6 @@ class BatchingWhisper:
         self._cond = threading.Condition()
         self._waiting: list[WaitingCall[_Call]] = []
         self._running = 0
-        self._seq = itertools.count()
 
     def __getattr__(self, name: str) -> Any:
         # device, is_multilingual, n_mels, ...: the model's own.
@@ -134,7 +140,9 @@ class BatchingWhisper:
             item=call,
             key=key,
             priority=0 if context is None else context.priority,
-            seq=next(self._seq),
+            # Oldest transcription first (not oldest call): each runs nearly to its end
+            # before newer ones, as if alone, while calls that meet still share batches.
+            seq=next(_arrivals) if context is None else context.order,
         )
         with self._cond:
             self._waiting.append(waiting)

@@ -5,11 +5,14 @@ CTranslate2 calls they make (encode a window, generate its tokens) wait here for
 model's replicas. When one frees:
 
 - the head is the call that has been passed over `starve_after` times or more (oldest
-  first), else the call of the highest priority (a request's class of work), oldest first;
+  first), else the call of the highest priority (a request's class of work), oldest first
+  (`seq`: the caller says what oldest means; batched_whisper.py orders by when each
+  transcription began);
 - every other waiting call with the head's key joins it, highest priority and oldest first,
   up to `max_size` calls; a call whose key is None always runs alone;
-- every call left waiting counts one more pass-over, so a long file's windows wait at most
-  a few batches behind a steady stream of interactive work.
+- every call left waiting behind a head of higher priority than its own counts one more
+  pass-over, so a long file's windows wait at most a few batches behind a steady stream of
+  interactive work (among equals, age alone decides: the oldest always goes first).
 
 Keys say when calls may share one CTranslate2 call without changing any result
 (batched_whisper.py makes them). Plain functions of a list, no threads.
@@ -32,7 +35,7 @@ class WaitingCall(Generic[T]):
     item: T
     key: Hashable | None  # None: runs alone
     priority: int  # higher goes first
-    seq: int  # arrival order
+    seq: int  # age: lower is older
     passed_over: int = 0
 
 
@@ -60,10 +63,13 @@ def next_batch(
 def take_next_batch(
     waiting: list[WaitingCall[T]], max_size: int, starve_after: int = STARVE_AFTER
 ) -> list[WaitingCall[T]]:
-    """`next_batch`, taken out of `waiting`; the calls left behind count a pass-over."""
+    """`next_batch`, taken out of `waiting`; the calls of lower priority than its head that
+    it leaves behind count a pass-over."""
     batch = next_batch(waiting, max_size, starve_after)
     chosen = {id(call) for call in batch}
     waiting[:] = [call for call in waiting if id(call) not in chosen]
-    for call in waiting:
-        call.passed_over += 1
+    if batch:
+        for call in waiting:
+            if call.priority < batch[0].priority:
+                call.passed_over += 1
     return batch

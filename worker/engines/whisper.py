@@ -1,8 +1,9 @@
 """Whisper speech recognition through faster-whisper (CTranslate2).
 
 The model runs `plan.replicas` decodes in parallel (`num_workers`), `plan.threads` threads
-each; with `plan.max_batch_size` over 1 its CTranslate2 calls go through BatchingWhisper,
-so windows of concurrent transcriptions share calls (batched_whisper.py says when).
+each. When more transcriptions run than it has replicas, its CTranslate2 calls go through
+BatchingWhisper: interactive work's calls first, and, with `plan.max_batch_size` over 1,
+windows of concurrent transcriptions share calls (batched_whisper.py says when).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class WhisperEngine:
             local_files_only=True,
         )
         self.multilingual: bool = bool(self._model.model.is_multilingual)
-        if plan.max_batch_size > 1:
+        if plan.max_batch_size > 1 or plan.concurrency > plan.replicas:
+            # Calls can queue for a replica: order them (and batch them, if asked).
             self._model.model = BatchingWhisper(
                 self._model.model,
                 slots=plan.replicas,

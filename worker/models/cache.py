@@ -183,13 +183,14 @@ class ModelCache:
             self._cores,
             concurrency=self._tuning.asr_concurrency,
             threads=cpu_threads or self._tuning.cpu_threads,
+            batch_size=self._tuning.asr_batch_size,
             device_memory_mb=self._device_memory_mb,
         )
 
-    def concurrency(self, model_id: str) -> int:
-        """Transcriptions of a loaded speech model that run at once (errors as `require`)."""
+    def plan_of(self, model_id: str) -> DecodePlan:
+        """How a loaded speech model runs its transcriptions (errors as `require`)."""
         with self._lock:
-            return self._entry(model_id, "asr").plan.concurrency
+            return self._entry(model_id, "asr").plan
 
     def unload(self, model_id: str) -> float:
         """Remove a model once its in-flight work is done; returns the measured MiB freed."""
@@ -298,6 +299,7 @@ def _setup(plan: DecodePlan) -> DecodeSetup:
         max_batch_size=plan.max_batch_size,
         batch_encode=plan.batch_encode,
         chosen=plan.chosen,
+        bulk_slots=plan.bulk_limit,
     )
 
 

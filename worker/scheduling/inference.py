@@ -138,14 +138,17 @@ class InferenceQueues:
             self._stops[rid] = stop
 
         def policy() -> LanePolicy:
-            # The model's lanes share the decode slots its plan gives it (decode_plan.py);
-            # windows of the transcriptions that run together batch beneath them.
+            # The model's lanes share the decode slots its plan gives it (decode_plan.py),
+            # long files only some of them; windows of the transcriptions that run
+            # together batch beneath them.
+            plan = self._cache.plan_of(request.model_id)
             return LanePolicy(
                 max_batch_size=1,
                 batch_timeout_s=0.0,
-                concurrency=self._cache.concurrency(request.model_id),
+                concurrency=plan.concurrency,
                 limit=self._asr_limit,
                 priority=priority,
+                max_running=plan.bulk_limit if work_class == "bulk" else None,
             )
 
         if not self._enqueue(

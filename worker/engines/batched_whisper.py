@@ -177,10 +177,11 @@ class BatchingWhisper:
             for call in batch:
                 call.error = exc
         for call in batch:
-            call.done = True
             if call.stats is not None:
                 call.stats.calls += 1
                 call.stats.largest_batch = max(call.stats.largest_batch, len(batch))
+            # Last: its caller may see it (under the lock) before this batch's notify.
+            call.done = True
 
     def _encode_together(self, batch: list[_Call]) -> None:
         import ctranslate2

@@ -24,9 +24,9 @@ one request after another, `--per-client` requests each. Levels run ABAB: each r
 both sides, the order alternating. Per side and level: throughput (audio seconds per wall
 second), p50/p95 latency of all requests, of the clips and of the long files, the cores
 the server kept busy (CPU time of its processes over wall time), the load average; then
-the service / peer ratios. At 1 client also raw faster-whisper in this
-process (its fastest thread count, the same requests one after another) against the
-service. Every text is compared between the sides.
+the service / peer ratios. At 1 client raw faster-whisper in this process (its fastest
+thread count, the same requests one after another) takes a turn in every round too (first,
+then last), and the service is compared with it. Every text is compared between the sides.
 """
 
 from __future__ import annotations
@@ -301,11 +301,17 @@ def best_raw_threads(model_dir: str, clips: list[Clip]) -> tuple[int, dict[int, 
     return min(times, key=lambda t: times[t]), times
 
 
-def raw_run(model_dir: str, threads: int, requests: list[Clip], vad: bool) -> Run:
-    """One client's requests, one after another, in this process (audio decoded here too)."""
-    from faster_whisper import WhisperModel, decode_audio
+def raw_model(model_dir: str, threads: int) -> Any:
+    from faster_whisper import WhisperModel
 
-    model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=threads)
+    return WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+def raw_run(model: Any, requests: list[Clip], vad: bool) -> Run:
+    """One client's requests, one after another, in this process (audio decoded here too)."""
+    from faster_whisper import decode_audio
+
+    cpu_before = time.process_time()
     texts: dict[str, str] = {}
     latencies = []
     started = time.perf_counter()
@@ -317,7 +323,8 @@ def raw_run(model_dir: str, threads: int, requests: list[Clip], vad: bool) -> Ru
         latencies.append((clip.long, (time.perf_counter() - begun) * 1000))
     wall = time.perf_counter() - started
     audio_s = sum(clip.seconds for clip in requests)
-    return Run(wall, audio_s, latencies, texts, os.getloadavg()[0])
+    cpu = time.process_time() - cpu_before
+    return Run(wall, audio_s, latencies, texts, os.getloadavg()[0], cpu)
 
 
 # ---------------------------------------------------------------- report
@@ -327,7 +334,7 @@ def _median(runs: list[Run], figure: Callable[[Run], float]) -> Spread:
     return Spread.of([figure(run) for run in runs])
 
 
-def report(sides: list[Side], levels: list[int], raw: Run | None) -> None:
+def report(sides: list[Side], levels: list[int], raw: list[Run]) -> None:
     print(
         "\n| clients | server | audio s / wall s | p50 ms | p95 ms | clips p50 / p95 ms "
         "| long p50 / p95 ms | cores busy | load average |"
@@ -359,24 +366,28 @@ def report(sides: list[Side], levels: list[int], raw: Run | None) -> None:
             f"  {clients} clients: throughput x{ratio(lambda r: r.rate):.2f}, "
             f"p50 x{ratio(lambda r: r.p(50)):.2f}, p95 x{ratio(lambda r: r.p(95)):.2f}"
         )
-    if raw is not None and 1 in service.results:
-        one = _median(service.results[1], lambda r: r.wall_s).median
+    if raw and 1 in service.results:
+        runs = service.results[1]
+        one, alone = _median(runs, lambda r: r.wall_s), _median(raw, lambda r: r.wall_s)
+        paired = Spread.of([s.wall_s / r.wall_s for s, r in zip(runs, raw, strict=True)])
         print(
-            f"\n1 client, service / raw faster-whisper in-process (its fastest threads): "
-            f"wall x{one / raw.wall_s:.3f} ({one:.2f} s vs {raw.wall_s:.2f} s, "
-            f"raw at load average {raw.load:.2f})"
+            f"\n1 client, service / raw faster-whisper in-process (its fastest threads, "
+            f"interleaved with the servers' rounds): wall x{one.median / alone.median:.3f} "
+            f"(service {one.show(2, ' s')}, raw {alone.show(2, ' s')}; paired rounds "
+            f"x{paired.show(3)}; raw kept {_median(raw, lambda r: r.cores).median:.2f} cores "
+            f"busy)"
         )
 
 
-def compare_texts(sides: list[Side], raw: Run | None) -> None:
+def compare_texts(sides: list[Side], raw: list[Run]) -> None:
     seen: dict[str, set[str]] = {}
     for side in sides:
         for runs in side.results.values():
             for run in runs:
                 for name, text in run.texts.items():
                     seen.setdefault(name, set()).add(text)
-    if raw is not None:
-        for name, text in raw.texts.items():
+    for run in raw:
+        for name, text in run.texts.items():
             seen.setdefault(name, set()).add(text)
     differing = sorted(name for name, texts in seen.items() if len(texts) > 1)
     print(f"texts: {len(seen) - len(differing)} of {len(seen)} files gave one text everywhere")
@@ -424,7 +435,8 @@ def main() -> None:
     peer_threads: int | None = args.peer_threads or threads
     if args.peer_threads < 0:
         peer_threads = None
-    raw = raw_run(model_dir, threads, plan_requests(clips, 1, args.per_client)[0], args.vad)
+    alone = raw_model(model_dir, threads)
+    raw: list[Run] = []
     service = Side("service", service_sender(args.vad))
     threads_named = "its default threads" if peer_threads is None else f"{peer_threads} threads"
     peer = Side(f"faster-whisper-server ({threads_named})", peer_send)
@@ -446,10 +458,14 @@ def main() -> None:
         warm = plan_requests(clips, 1, len(clips))
         for side in sides:  # warm-up: the peer loads its model on its first request
             asyncio.run(run_level(urls[side.name], side, warm))
+        raw_run(alone, warm[0], args.vad)
         for clients in levels:
             plan = plan_requests(clips, clients, args.per_client)
             for round_ in range(args.rounds):
                 order = sides if round_ % 2 == 0 else sides[::-1]
+                # At 1 client raw faster-whisper takes a turn too: first, then last.
+                if clients == 1 and round_ % 2 == 0:
+                    raw.append(raw_run(alone, plan[0], args.vad))
                 for side in order:
                     run = asyncio.run(run_level(urls[side.name], side, plan))
                     side.results.setdefault(clients, []).append(run)
@@ -460,6 +476,8 @@ def main() -> None:
                         f"load average {run.load:.2f}",
                         flush=True,
                     )
+                if clients == 1 and round_ % 2 == 1:
+                    raw.append(raw_run(alone, plan[0], args.vad))
     report(sides, levels, raw)
     compare_texts(sides, raw)
 

@@ -1,21 +1,25 @@
-"""Control plane benchmark: latency and throughput of the status route and of one
-gateway -> worker round trip, under concurrency, against a trivial-route baseline.
+"""Control plane benchmark: latency, throughput and server CPU of the status route and of
+one gateway -> worker round trip, under concurrency, against a bare-route baseline.
 
     .venv/bin/python -m bench.control_plane [--concurrency 16] [--requests 2000] [--rounds 3]
 
-Three targets, each hit by `--concurrency` tasks sharing `--requests` requests per round
-(each task waits for its answer before sending the next):
+The HTTP load comes from a real load generator, `hey` (Debian: `apt-get install -y hey`),
+run with `-c --concurrency -n --requests -o csv`, so the client is neither this process nor
+Python. Three targets:
 
-- baseline: one httpx.AsyncClient against a trivial Starlette route (a fixed small JSON body)
-  served by the gateway's own uvicorn setup in a separate process;
+- baseline: a bare Starlette route (a fixed small JSON body) served by the gateway's own
+  uvicorn setup (gateway/http/server.py) in a process of its own;
 - `GET /api/models/status` of a real gateway (`python -m gateway`, one CPU worker, the
-  bundled tiny.en loaded), through the same kind of client;
+  bundled tiny.en loaded);
 - the raw gateway -> worker round trip: the gateway's `WorkerLink` in this process, bound to
   a temporary ipc:// endpoint, with a real `python -m worker` (tiny.en loaded) answering
-  StatusRequest with StatusReply.
+  StatusRequest with StatusReply (`--concurrency` asyncio tasks; no HTTP).
 
-Rounds rotate the order of the targets; the table shows the median over rounds of each
-round's p50, p99 and requests per second, with the rounds' min-max.
+Rounds rotate the order of the targets. For each target: the median over rounds of p50,
+p99 and requests per second (the rounds' min-max), and CPU time per request (user +
+system, from /proc/<pid>/stat through psutil, before and after each round) of the process
+that answers and, for the gateway, of its worker as well; the load average at each round.
+The ratio that matters is the status route's server CPU per request over the baseline's.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
+import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,11 +71,20 @@ Call = Callable[[], Awaitable[None]]
 @dataclass
 class Target:
     name: str
-    call: Call
+    # One round of `requests` from `concurrency` clients: hey for a URL, else this call.
+    url: str | None
+    call: Call | None
     server_pid: int  # the process that answers: its CPU time per request is reported
     runs: list[LoadRun] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)  # server CPU per request, per round
-    client_cpu_us: list[float] = field(default_factory=list)  # this process's, likewise
+    helper_cpu_us: list[float] = field(default_factory=list)  # its children's (the worker)
+    loads: list[float] = field(default_factory=list)  # 1-minute load average after each round
+
+    async def round(self, concurrency: int, requests: int, max_seconds: float) -> LoadRun:
+        if self.url is not None:
+            return await hey(self.url, concurrency, requests, max_seconds)
+        assert self.call is not None
+        return await under_load(self.call, concurrency, requests, max_seconds)
 
     def spread(self, figure: Callable[[LoadRun], float]) -> Spread:
         return Spread.of([figure(run) for run in self.runs])
@@ -177,13 +193,24 @@ def status_round_trip(link: WorkerLink) -> Call:
     return call
 
 
-def http_get(client: httpx.AsyncClient, path: str) -> Call:
-    async def call() -> None:
-        response = await client.get(path)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
-
-    return call
+async def hey(url: str, concurrency: int, requests: int, max_seconds: float) -> LoadRun:
+    """One `hey` run: every request's latency (its CSV output) and the run's wall time."""
+    command = ["hey", "-n", str(requests), "-c", str(concurrency), "-o", "csv"]
+    process = await asyncio.create_subprocess_exec(
+        *command, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), max_seconds + 30)
+    except TimeoutError:
+        process.kill()
+        raise
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    failed = [row for row in rows if row["status-code"] != "200"]
+    if process.returncode != 0 or not rows or failed:
+        raise RuntimeError(f"hey {url}: rc {process.returncode}, {len(failed)} failed, {err!r}")
+    latencies = [float(row["response-time"]) * 1000 for row in rows]
+    seconds = max(float(row["offset"]) + float(row["response-time"]) for row in rows)
+    return LoadRun(latencies, seconds)
 
 
 # ---------------------------------------------------------------- run and report
@@ -194,65 +221,76 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """Of the processes a server started (a gateway's workers), user + system."""
+    return sum(cpu_seconds(child.pid) for child in psutil.Process(pid).children(recursive=True))
+
+
 async def measure(
     trivial: tuple[str, int], gateway: tuple[str, int], folder: Path, args: argparse.Namespace
 ) -> list[Target]:
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
     async with (
-        httpx.AsyncClient(base_url=trivial[0], limits=limits, timeout=30.0) as baseline,
-        httpx.AsyncClient(base_url=gateway[0], limits=limits, timeout=30.0) as service,
+        httpx.AsyncClient(base_url=gateway[0], timeout=30.0) as service,
         raw_worker(folder, args.threads) as (link, worker_pid),
     ):
         status_bytes = len((await service.get("/api/models/status")).content)
         targets = [
             Target(
-                f"trivial route, HTTP ({len(_TRIVIAL_BODY)} B)",
-                http_get(baseline, "/ping"),
+                f"bare route, HTTP ({len(_TRIVIAL_BODY)} B)",
+                f"{trivial[0]}/ping",
+                None,
                 trivial[1],
             ),
             Target(
                 f"GET /api/models/status, HTTP ({status_bytes} B)",
-                http_get(service, "/api/models/status"),
+                f"{gateway[0]}/api/models/status",
+                None,
                 gateway[1],
             ),
-            Target("StatusRequest round trip, ZeroMQ", status_round_trip(link), worker_pid),
+            Target("StatusRequest round trip, ZeroMQ", None, status_round_trip(link), worker_pid),
         ]
         for target in targets:  # warm-up: connections, first-call costs
-            await under_load(target.call, args.concurrency, args.warmup, args.max_seconds)
+            await target.round(args.concurrency, args.warmup, args.max_seconds)
         for round_ in range(args.rounds):
             shift = round_ % len(targets)
             for target in targets[shift:] + targets[:shift]:
                 server_before = cpu_seconds(target.server_pid)
-                client_before = cpu_seconds(os.getpid())
-                run = await under_load(
-                    target.call, args.concurrency, args.requests, args.max_seconds
-                )
+                helpers_before = children_cpu_seconds(target.server_pid)
+                run = await target.round(args.concurrency, args.requests, args.max_seconds)
                 per_request = 1e6 / len(run.latencies_ms)
                 target.runs.append(run)
                 server = cpu_seconds(target.server_pid) - server_before
-                client = cpu_seconds(os.getpid()) - client_before
+                helpers = children_cpu_seconds(target.server_pid) - helpers_before
                 target.cpu_us.append(server * per_request)
-                target.client_cpu_us.append(client * per_request)
-            print(f"  round {round_ + 1}/{args.rounds} done", flush=True)
+                target.helper_cpu_us.append(helpers * per_request)
+                target.loads.append(os.getloadavg()[0])
+                print(
+                    f"  round {round_ + 1}: {target.name}: {run.rate:.0f}/s, "
+                    f"server {server * per_request:.0f} us/request, "
+                    f"load average {target.loads[-1]:.2f}",
+                    flush=True,
+                )
     return targets
 
 
-def report(targets: list[Target], requests: int) -> None:
+def report(targets: list[Target], requests: int, concurrency: int) -> None:
     print()
     print(
-        f"{'target':<42}{'p50 ms':<22}{'p99 ms':<24}{'requests/s':<20}"
-        f"{'CPU us/request: server':<24}client"
+        "| target | p50 ms | p99 ms | requests/s | server CPU us/request "
+        "| its worker's CPU us/request | load average |"
     )
+    print("|---|---|---|---|---|---|---|")
     for target in targets:
-        short = [len(run.latencies_ms) for run in target.runs if len(run.latencies_ms) < requests]
+        # hey sends n / c requests from each of its c clients.
+        expected = requests - requests % concurrency if target.url else requests
+        short = [len(run.latencies_ms) for run in target.runs if len(run.latencies_ms) < expected]
         print(
-            f"{target.name:<42}{target.spread(lambda r: r.p(50)).show(2):<22}"
-            f"{target.spread(lambda r: r.p(99)).show(2):<24}"
-            f"{target.spread(lambda r: r.rate).show(0):<20}"
-            f"{Spread.of(target.cpu_us).show(0):<24}{Spread.of(target.client_cpu_us).show(0)}"
-            + (f"  (time limit: only {short} requests)" if short else "")
+            f"| {target.name} | {target.spread(lambda r: r.p(50)).show(2)} "
+            f"| {target.spread(lambda r: r.p(99)).show(2)} "
+            f"| {target.spread(lambda r: r.rate).show(0)} "
+            f"| {Spread.of(target.cpu_us).show(0)} | {Spread.of(target.helper_cpu_us).show(0)} "
+            f"| {Spread.of(target.loads).show(2)} |"
+            + (f" (time limit: only {short} requests)" if short else "")
         )
     baseline, status, _ = targets
 
@@ -260,15 +298,19 @@ def report(targets: list[Target], requests: int) -> None:
         return status.spread(figure).median / baseline.spread(figure).median
 
     cpu = Spread.of(status.cpu_us).median / Spread.of(baseline.cpu_us).median
-    print(
-        f"status route / trivial route: p50 x{ratio(lambda r: r.p(50)):.2f}, "
-        f"p99 x{ratio(lambda r: r.p(99)):.2f}, requests/s x{ratio(lambda r: r.rate):.2f}, "
-        f"server CPU per request x{cpu:.2f}"
+    with_worker = (
+        Spread.of([a + b for a, b in zip(status.cpu_us, status.helper_cpu_us, strict=True)]).median
+        / Spread.of(baseline.cpu_us).median
     )
     print(
-        "CPU: user+system time over the round, per request, of the answering process (server: "
-        "baseline server, gateway without its worker, raw worker) and of this one (client: "
-        "httpx, or the WorkerLink for the round trip)"
+        f"status route / bare route: p50 x{ratio(lambda r: r.p(50)):.2f}, "
+        f"p99 x{ratio(lambda r: r.p(99)):.2f}, requests/s x{ratio(lambda r: r.rate):.2f}, "
+        f"server CPU per request x{cpu:.2f} (x{with_worker:.2f} with its worker's)"
+    )
+    print(
+        "CPU: user+system time over the round, per request, of the answering process (bare "
+        "server, gateway, raw worker) and of the gateway's worker; the client is hey (HTTP) "
+        "or this process (the ZeroMQ round trip)"
     )
 
 
@@ -291,6 +333,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if min(args.concurrency, args.requests, args.rounds, args.threads) < 1:
         parser.error("--concurrency, --requests, --rounds and --threads must be at least 1")
+    if shutil.which("hey") is None:
+        parser.error("needs the load generator hey: apt-get install -y hey")
 
     print(f"machine: {machine()}")
     print(
@@ -305,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         service = (gateway.base_url, gateway.process.pid)
         targets = asyncio.run(measure(trivial, service, Path(folder), args))
-    report(targets, args.requests)
+    report(targets, args.requests, args.concurrency)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """A worker: one process per device that owns its models and runs their inference.
 
 `python -m worker` (see __main__). Top level: the I/O thread and its socket (`server`,
-`outbox`, `curve_client`), the device and memory (`devices`, `memory`, `memory_cap`).
-Sub-packages: `engines/` (the inference libraries), `models/` (the models this worker
-holds), `scheduling/` (lanes, batches, runners). Never imports `gateway`.
+`outbox`, `curve_client`), the device and memory (`devices`, `memory`, `memory_cap`), how
+speech models decode (`decode_plan`). Sub-packages: `engines/` (the inference libraries),
+`models/` (the models this worker holds), `scheduling/` (lanes, batches, runners). Never
+imports `gateway`.
 """

@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import threading
 
 import psutil
 
@@ -31,20 +32,39 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+# NVML is initialised once per process and kept: an init per reading costs milliseconds,
+# and a load reads the GPU three times. None: not tried yet.
+_nvml_usable: bool | None = None
+_nvml_lock = threading.Lock()
+
+
+def _nvml_ready() -> bool:
+    global _nvml_usable
+    with _nvml_lock:
+        if _nvml_usable is None:
+            try:
+                import pynvml
+
+                pynvml.nvmlInit()
+                _nvml_usable = True
+            except Exception as exc:  # NVMLError_LibraryNotFound and friends: no GPU
+                log.debug("NVML unavailable: %s", exc)
+                _nvml_usable = False
+        return _nvml_usable
+
+
 def _cuda_memory(index: int) -> tuple[float, float, float] | None:
     """(total, free, used) MiB of one GPU, or None when NVML is not usable here."""
+    if not _nvml_ready():
+        return None
     try:
         import pynvml
 
-        pynvml.nvmlInit()
-        try:
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            info = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            return info.total / _MB, info.free / _MB, info.used / _MB
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception as exc:  # NVMLError_LibraryNotFound and friends mean "no GPU"
-        log.debug("NVML unavailable: %s", exc)
+        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        info = pynvml.nvmlDeviceGetMemoryInfo(handle)
+        return info.total / _MB, info.free / _MB, info.used / _MB
+    except Exception as exc:  # no such device, or the driver went away
+        log.debug("NVML reading failed: %s", exc)
         return None
 
 

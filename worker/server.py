@@ -49,7 +49,7 @@ from protocol.wire.messages import (
 from protocol.wire.tuning import WorkerTuning
 from worker import memory
 from worker.curve_client import CurveKeys, secure
-from worker.devices import supported_compute_types
+from worker.devices import supported_compute_types, usable_cores
 from worker.engines import language_id
 from worker.models.cache import ModelCache
 from worker.models.prefetch import prefetch
@@ -86,8 +86,12 @@ class WorkerServer:
         if config.curve is not None:
             secure(self._socket, config.curve)
         self._outbox = Outbox(self._context, f"inproc://outbox-{id(self)}")
-        self._executor = ThreadPoolExecutor(config.executor_threads, thread_name_prefix="model")
-        self._cache = ModelCache(config.device, config.tuning.cpu_threads)
+        self._cache = ModelCache(
+            config.device, config.tuning, usable_cores(), _device_memory_mb(config.device)
+        )
+        # Room for every transcription a model may run at once, beside loads and batches.
+        threads = config.executor_threads + 2 * self._cache.decode_plan().concurrency
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="model")
         self._inference = InferenceQueues(
             self._cache, self._outbox, config.tuning, self._executor.submit
         )
@@ -107,6 +111,7 @@ class WorkerServer:
     def serve(self) -> None:
         self._socket.connect(self.config.connect)
         self._send(self._hello())
+        self._cache.import_libraries()  # after the hello: the worker is ready meanwhile
         poller = zmq.Poller()
         poller.register(self._socket, zmq.POLLIN)
         poller.register(self._outbox.receiver, zmq.POLLIN)
@@ -270,14 +275,23 @@ class WorkerServer:
             model.load_time_ms,
             model.memory_usage_mb,
         )
-        self._outbox.send(LoadResult(request_id=request.request_id, model=model))
+        self._outbox.send(
+            LoadResult(
+                request_id=request.request_id,
+                model=model,
+                memory=memory.memory_info(self.config.device),
+            )
+        )
 
     def _unload(self, request: UnloadModel) -> None:
         freed = self._cache.unload(request.model_id)
         log.info("unloaded %s, %.0f MB freed", request.model_id, freed)
         self._outbox.send(
             UnloadResult(
-                request_id=request.request_id, model_id=request.model_id, memory_freed_mb=freed
+                request_id=request.request_id,
+                model_id=request.model_id,
+                memory_freed_mb=freed,
+                memory=memory.memory_info(self.config.device),
             )
         )
 
@@ -307,6 +321,13 @@ class WorkerServer:
         self._outbox.close()
         self._socket.close(linger=_GOODBYE_LINGER_MS)
         self._context.term()
+
+
+def _device_memory_mb(device: str) -> float | None:
+    """A GPU's total memory (the decode plan weighs it); None on a CPU."""
+    if not device.startswith("cuda"):
+        return None
+    return memory.memory_info(device).total_mb
 
 
 def _request_id(frame: bytes) -> str | None:

@@ -177,8 +177,10 @@ class ModelManager:
         then unload what makes room (or refuse); returns the memory the load needs."""
         for eviction in self._placement.cache_full(self.cached_models()):
             await self.evict(eviction)
-        # Measured after those unloads, so what they freed counts.
-        await refresh_memory(self.link, worker)
+        # Measured after those unloads (their replies carry the figure), so what they freed
+        # counts; a figure older than two heartbeats is asked for again.
+        max_age_s = _FRESH_MEMORY_BEATS * self._settings.heartbeat_interval_s
+        await refresh_memory(self.link, worker, self._pool.clock(), max_age_s)
         admission = self._placement.admit(entry, worker, compute_type, self.cached_models())
         for eviction in admission.evictions:
             await self.evict(eviction)
@@ -242,7 +244,8 @@ class ModelManager:
             return
         # A model that could never fit is refused for that first (507), as online: no
         # download would help. Measuring is all the worker is asked.
-        await refresh_memory(self.link, worker)
+        max_age_s = _FRESH_MEMORY_BEATS * self._settings.heartbeat_interval_s
+        await refresh_memory(self.link, worker, self._pool.clock(), max_age_s)
         self._placement.admit(entry, worker, compute_type, self.cached_models())
         weights = entry.weights
         listed = self._discovery.cached_listing_bytes(weights.repo_id, weights.revision)
@@ -442,6 +445,8 @@ class ModelManager:
 
 
 _TIMEOUT_GRACE_S = 5.0
+# A worker's memory figure younger than this many heartbeat intervals needs no round trip.
+_FRESH_MEMORY_BEATS = 2
 
 # Errors in what the caller asked for: they say nothing about the model itself.
 _REQUEST_ERRORS = {ErrorCode.UNSUPPORTED_DEVICE, ErrorCode.CONFIGURATION_ERROR}

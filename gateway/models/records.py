@@ -9,10 +9,16 @@ from typing import Any
 
 from gateway.models.availability import Availability
 from gateway.models.inference_stats import InferenceStats
-from protocol.api.lifecycle import Health, HealthCheckSummary, ModelState, ModelStatus
+from protocol.api.lifecycle import (
+    DecodingSetup,
+    Health,
+    HealthCheckSummary,
+    ModelState,
+    ModelStatus,
+)
 from protocol.errors import ServiceError
 from protocol.vocabulary import ModelKind
-from protocol.wire.messages import LoadedModel
+from protocol.wire.messages import DecodeSetup, LoadedModel
 
 
 def utc_now() -> str:
@@ -47,6 +53,7 @@ class ModelRecord:
     loaded_at: str | None = None
     memory_usage_mb: float = 0.0
     load_time_ms: float | None = None
+    decoding: DecodeSetup | None = None  # what the worker chose for a speech model
     error: ServiceError | None = None
     last_checked: str | None = None
     known_since: str = field(default_factory=utc_now)
@@ -88,6 +95,7 @@ class ModelRecord:
         self.loaded_at = model.loaded_at
         self.memory_usage_mb = model.memory_usage_mb
         self.load_time_ms = model.load_time_ms
+        self.decoding = model.decoding
         self.error = None
         self.restore = False
         self.last_checked = utc_now()
@@ -96,6 +104,7 @@ class ModelRecord:
         self.status = "not_loaded"
         self.loaded_at = None
         self.memory_usage_mb = 0.0
+        self.decoding = None
 
     def mark_failed(self, error: ServiceError) -> None:
         self.status = "error"
@@ -142,4 +151,19 @@ class ModelRecord:
             device=self.device,
             worker_id=self.worker_id,
             idle_for_s=None if idle is None else round(max(idle, 0.0), 1),
+            decoding=None if self.status != "loaded" else _decoding(self.decoding),
         )
+
+
+def _decoding(setup: DecodeSetup | None) -> DecodingSetup | None:
+    if setup is None:
+        return None
+    return DecodingSetup(
+        concurrency=setup.concurrency,
+        threads_per_decode=setup.threads,
+        replicas=setup.replicas,
+        max_batch_size=setup.max_batch_size,
+        batch_encode=setup.batch_encode,
+        chosen=setup.chosen,
+        bulk_slots=setup.bulk_slots or setup.concurrency,
+    )

@@ -31,11 +31,28 @@ class ModelLink(Protocol):
     ) -> RequestStream: ...
 
 
-async def refresh_memory(link: ModelLink, worker: WorkerState) -> None:
-    """Measure the worker's memory now: the last heartbeat may predate a load."""
+def memory_is_fresh(worker: WorkerState, now: float, max_age_s: float) -> bool:
+    """Whether the worker's last memory figure can stand for now: it came at most
+    `max_age_s` ago. Every load and unload reply carries a figure measured after it, so a
+    recent figure already counts what the worker's own loads and unloads changed."""
+    return (
+        worker.memory is not None
+        and worker.memory_at is not None
+        and (now - worker.memory_at <= max_age_s)
+    )
+
+
+async def refresh_memory(
+    link: ModelLink, worker: WorkerState, now: float, max_age_s: float
+) -> None:
+    """Make sure admission sees the worker's memory as it is: ask the worker (a status
+    round trip) only when its last figure is older than `max_age_s`."""
+    if memory_is_fresh(worker, now, max_age_s):
+        return
     request_id = link.new_request_id()
     reply = await link.request(
         worker.worker_id, StatusRequest(request_id=request_id), request_id=request_id
     )
     if isinstance(reply, StatusReply):
         worker.memory = reply.memory
+        worker.memory_at = now

@@ -98,6 +98,7 @@ def transcription_response(
             real_time_factor=round(inference_ms / 1000 / result.duration, 4)
             if result.duration
             else 0.0,
+            batch_size=0 if cached else max(result.batch_size, 1),
         ),
         model_id=result.model_id,
         device=result.device,

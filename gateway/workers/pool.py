@@ -60,6 +60,7 @@ class WorkerState:
     host: str | None = None
     compute_types: list[str] = field(default_factory=list)
     memory: MemoryInfo | None = None
+    memory_at: float | None = None  # when `memory` was measured (pool clock, about)
     last_heartbeat: float | None = None
     in_flight: int = 0
     restart_count: int = 0
@@ -167,8 +168,15 @@ class WorkerPool:
             self._on_goodbye(worker, message)
         elif isinstance(message, LoadResult):
             worker.models.add(message.model.model_id)
+            self._measured(worker, message.memory)
         elif isinstance(message, UnloadResult):
             worker.models.discard(message.model_id)
+            self._measured(worker, message.memory)
+
+    def _measured(self, worker: WorkerState, memory: MemoryInfo | None) -> None:
+        if memory is not None:
+            worker.memory = memory
+            worker.memory_at = self.clock()
 
     def _on_hello(self, worker_id: str, hello: Hello) -> None:
         worker = self._workers.setdefault(worker_id, WorkerState(worker_id, hello.device))
@@ -179,7 +187,7 @@ class WorkerPool:
         worker.pid = hello.pid
         worker.host = hello.host
         worker.compute_types = list(hello.compute_types)
-        worker.memory = hello.memory
+        self._measured(worker, hello.memory)
         worker.reported = list(hello.models)
         worker.models = {m.model_id for m in hello.models}
         worker.last_heartbeat = worker.up_since = self.clock()
@@ -194,7 +202,7 @@ class WorkerPool:
             log.debug("heartbeat from %s while %s", worker.worker_id, worker.state)
             return
         worker.last_heartbeat = self.clock()
-        worker.memory = beat.memory
+        self._measured(worker, beat.memory)
         worker.in_flight = beat.in_flight
         worker.queues = beat.queues
         if worker.state != "draining":

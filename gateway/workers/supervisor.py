@@ -74,6 +74,9 @@ class Supervisor:
             )
             child = _Child(worker_id_for(spec), device_of(spec), policy)
             self._children[child.worker_id] = child
+            # Known as starting at once: a load asked for before the process is spawned
+            # (LX_PRELOAD_MODELS) waits for its hello instead of finding no worker.
+            self._pool.expect(child.worker_id, child.device, None)
             self._tasks.append(asyncio.create_task(self._watch(child), name=child.worker_id))
 
     def is_local(self, worker_id: str) -> bool:

@@ -72,6 +72,19 @@ class PerformanceMetrics(msgspec.Struct, kw_only=True, omit_defaults=True):
     cache_hit_rate: float | None = None
 
 
+class DecodingSetup(msgspec.Struct, kw_only=True):
+    """How the worker runs a loaded speech model's transcriptions, as it chose them from
+    its cores or GPU (or as LX_ASR_CONCURRENCY / LX_WORKER_CPU_THREADS set them)."""
+
+    concurrency: int  # transcriptions running at once
+    threads_per_decode: int  # CTranslate2 threads each
+    replicas: int  # decodes that really run in parallel (faster-whisper's num_workers)
+    max_batch_size: int  # windows of concurrent transcriptions per model call; 1: never
+    batch_encode: bool  # the encoder's calls batched too, not only the decoder's
+    chosen: str  # "auto", or which LX_* figures were set by hand
+    bulk_slots: int  # of `concurrency`, how many long files (bulk work) may hold
+
+
 class ModelStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
     model_id: str
     status: ModelState
@@ -85,6 +98,8 @@ class ModelStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
     worker_id: str | None = None
     # Appended: seconds since the loaded model last served a request (or since it loaded).
     idle_for_s: float | None = None
+    # Appended: how a loaded speech model decodes (concurrency, threads, replicas, batching).
+    decoding: DecodingSetup | None = None  # loaded speech models
 
 
 class SystemResources(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -35,6 +35,9 @@ class TranscriptionTimings(msgspec.Struct, kw_only=True):
     inference_ms: float
     total_ms: float  # at the gateway, from the request's arrival to the answer
     real_time_factor: float
+    # Requests in the largest batch any of its windows was decoded in (1: always alone;
+    # 0: a cached answer, decoded by no model now).
+    batch_size: int = 1
 
 
 class TranscriptionResponse(msgspec.Struct, kw_only=True):

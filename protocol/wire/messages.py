@@ -59,6 +59,18 @@ class ModelSource(msgspec.Struct, kw_only=True, omit_defaults=True):
     local_path: str | None = None
 
 
+class DecodeSetup(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """How a worker runs one speech model's transcriptions (worker/decode_plan.py)."""
+
+    concurrency: int  # transcriptions running at once
+    threads: int  # CTranslate2 threads per decode
+    replicas: int  # decodes that really run in parallel
+    max_batch_size: int  # windows of concurrent transcriptions per call; 1: never batched
+    batch_encode: bool = False  # the encoder's calls batched too, not only the decoder's
+    chosen: str = "auto"  # "auto", or which LX_* figures were set by hand
+    bulk_slots: int = 0  # of `concurrency`, what long files may hold; 0: all
+
+
 class LoadedModel(msgspec.Struct, kw_only=True, omit_defaults=True):
     model_id: str
     kind: ModelKind
@@ -70,6 +82,7 @@ class LoadedModel(msgspec.Struct, kw_only=True, omit_defaults=True):
     inference_count: int = 0
     inference_errors: int = 0
     in_flight: int = 0
+    decoding: DecodeSetup | None = None  # speech models only
 
 
 class Segment(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -254,12 +267,16 @@ class LoadProgress(_Message):
 class LoadResult(_Message):
     request_id: str
     model: LoadedModel
+    # The worker's memory measured once the model is in (the gateway's admission uses it
+    # instead of asking again).
+    memory: MemoryInfo | None = None
 
 
 class UnloadResult(_Message):
     request_id: str
     model_id: str
     memory_freed_mb: float
+    memory: MemoryInfo | None = None  # measured once the model is out
 
 
 class StatusReply(_Message):

@@ -17,7 +17,12 @@ import msgspec
 class WorkerTuning(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     cpu_threads: Annotated[
         int,
-        msgspec.Meta(ge=0, le=1024, description="CPU threads per model; 0: CTranslate2 decides"),
+        msgspec.Meta(
+            ge=0,
+            le=1024,
+            description="CPU threads per decode; 0: auto (speech: worker/decode_plan.py, "
+            "translation: CTranslate2's default)",
+        ),
     ] = 0
     batch_max_size: Annotated[
         int,
@@ -43,8 +48,22 @@ class WorkerTuning(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     ] = 256
     asr_concurrency: Annotated[
         int,
-        msgspec.Meta(ge=1, le=64, description="transcriptions of one model running at once"),
-    ] = 1
+        msgspec.Meta(
+            ge=0,
+            le=64,
+            description="transcriptions of one model running at once; 0: auto, from the "
+            "cores or the GPU (worker/decode_plan.py)",
+        ),
+    ] = 0
+    asr_batch_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=64,
+            description="windows of concurrent transcriptions of one model decoded in one "
+            "call; 0: auto (1 on a CPU, where it does not pay; the concurrency on a GPU)",
+        ),
+    ] = 0
 
 
 def tuning_to_json(tuning: WorkerTuning) -> str:

@@ -92,9 +92,15 @@ def test_worker_tuning_comes_from_its_variables_with_the_structs_defaults_and_ra
         "LX_BATCH_TIMEOUT_MS": "20",
         "LX_QUEUE_LIMIT": "9",
         "LX_ASR_CONCURRENCY": "2",
+        "LX_ASR_BATCH_SIZE": "4",
     }
     assert Settings.from_env(env).worker_tuning == WorkerTuning(
-        cpu_threads=3, batch_max_size=16, batch_timeout_ms=20, queue_limit=9, asr_concurrency=2
+        cpu_threads=3,
+        batch_max_size=16,
+        batch_timeout_ms=20,
+        queue_limit=9,
+        asr_concurrency=2,
+        asr_batch_size=4,
     )
     # Every field has its variable, and out of the field's range it names it.
     for field in msgspec.structs.fields(WorkerTuning):

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
+
+import msgspec
 
 from gateway.workers.pool import WorkerState
 from gateway.workers.request_stream import RequestStream
@@ -21,6 +24,7 @@ from protocol.wire.messages import (
     StatusRequest,
     UnloadModel,
     UnloadResult,
+    WorkerMessage,
 )
 
 
@@ -55,11 +59,19 @@ def worker(
 class FakeLink:
     """Answers StatusRequest with `memory`, UnloadModel at once, and a LoadModel stream once
     `release` is set (after its `progress` partials); `load_sent` tells a LoadModel arrived.
-    Every message sent is kept, in order."""
+    Every message sent is kept, in order. As a worker does, a load takes `load_mb` of its
+    `memory` and an unload gives it back, and both replies carry the figure after; like the
+    real link, it hands those replies to `on_message` (the pool) too."""
 
-    def __init__(self, memory_info: MemoryInfo, load_mb: float = 300.0) -> None:
+    def __init__(
+        self,
+        memory_info: MemoryInfo,
+        load_mb: float = 300.0,
+        on_message: Callable[[str, WorkerMessage], None] | None = None,
+    ) -> None:
         self.memory = memory_info
         self.load_mb = load_mb
+        self.on_message = on_message
         self.sent: list[GatewayMessage] = []
         self.release = asyncio.Event()
         self.load_sent = asyncio.Event()
@@ -91,9 +103,15 @@ class FakeLink:
         if isinstance(message, StatusRequest):
             return StatusReply(request_id=request_id, models=[], memory=self.memory)
         if isinstance(message, UnloadModel):
-            return UnloadResult(
-                request_id=request_id, model_id=message.model_id, memory_freed_mb=self.load_mb
+            self._use_mb(-self.load_mb)
+            reply = UnloadResult(
+                request_id=request_id,
+                model_id=message.model_id,
+                memory_freed_mb=self.load_mb,
+                memory=self.memory,
             )
+            self._tell(worker_id, reply)
+            return reply
         raise AssertionError(f"the manager sent {message!r} through request()")
 
     def stream(
@@ -134,5 +152,16 @@ class FakeLink:
             memory_usage_mb=self.load_mb,
             load_time_ms=5.0,
         )
-        stream.deliver(LoadResult(request_id=message.request_id, model=model))
+        self._use_mb(self.load_mb)
+        result = LoadResult(request_id=message.request_id, model=model, memory=self.memory)
+        self._tell(stream.worker_id, result)
+        stream.deliver(result)
         stream.ended()
+
+    def _use_mb(self, mb: float) -> None:
+        available = max(self.memory.available_mb - mb, 0.0)
+        self.memory = msgspec.structs.replace(self.memory, available_mb=available)
+
+    def _tell(self, worker_id: str, reply: WorkerMessage) -> None:
+        if self.on_message is not None:
+            self.on_message(worker_id, reply)

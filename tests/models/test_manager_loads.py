@@ -22,7 +22,7 @@ from gateway.settings import Settings
 from gateway.workers.pool import WorkerPool
 from protocol.api.lifecycle import LoadComputeConfig, LoadModelRequest
 from protocol.errors import ErrorCode, ServiceError
-from protocol.wire.messages import Hello, LoadProgress, MemoryInfo
+from protocol.wire.messages import Heartbeat, Hello, LoadProgress, MemoryInfo
 from tests.models.fakes import FakeLink, memory
 
 TINY = "openai/whisper-tiny.en"  # 270 MB as int8
@@ -36,7 +36,7 @@ class Gateway:
     def __init__(self, tmp_path: Path, link_memory: MemoryInfo, policy: CachePolicy) -> None:
         self.hub = EventHub()
         self.pool = WorkerPool(self.hub, ready_timeout_s=0.05)
-        self.link = FakeLink(link_memory)
+        self.link = FakeLink(link_memory, on_message=self.pool.handle)
         settings = Settings(devices=(), state_dir=tmp_path)
         self.models = ModelManager(
             settings,
@@ -53,10 +53,20 @@ class Gateway:
             device="cpu",
             pid=7,
             host="h",
-            memory=memory(10_000),
+            memory=self.link.memory,
             compute_types=["int8", "float32"],
         )
         self.pool.handle("cpu", hello)
+
+    def worker_reports(self, memory_info: MemoryInfo) -> None:
+        """A heartbeat with the worker's memory as it is now."""
+        self.link.memory = memory_info
+        self.pool.handle("cpu", Heartbeat(worker_id="cpu", seq=1, memory=memory_info))
+
+    def age_memory_figure(self, seconds: float) -> None:
+        worker = self.pool.get("cpu")
+        assert worker is not None and worker.memory_at is not None
+        worker.memory_at -= seconds
 
     async def load(self, model_id: str, sid: str | None = None, device: str = "auto") -> str:
         request = LoadModelRequest(compute_config=LoadComputeConfig(device=device))
@@ -98,8 +108,35 @@ def test_two_concurrent_loads_of_one_model_send_one_load_model(gateway: Gateway)
         return [*answers, await gateway.load(TINY, "s3")]
 
     assert asyncio.run(scenario()) == ["loading", "loading", "loaded"]
-    assert gateway.link.names() == ["StatusRequest", f"LoadModel {TINY}"]
+    # The hello's memory figure is fresh: admission needs no status round trip.
+    assert gateway.link.names() == [f"LoadModel {TINY}"]
     assert gateway.models.record(TINY).status == "loaded"
+
+
+def test_a_stale_memory_figure_is_measured_again_before_admission(tmp_path: Path) -> None:
+    # The hello said 10 000 MB free, long ago; the worker has 1000 now: too little for LARGE.
+    gateway = Gateway(tmp_path, memory(10_000), CachePolicy())
+    gateway.worker_says_hello()
+    gateway.link.memory = memory(1000)
+    gateway.age_memory_figure(60.0)
+    with pytest.raises(ServiceError) as raised:
+        asyncio.run(gateway.load(LARGE, "s1"))
+    assert raised.value.code is ErrorCode.INSUFFICIENT_MEMORY
+    assert raised.value.details["available_mb"] == 1000.0
+    assert gateway.link.names() == ["StatusRequest"]
+
+
+def test_load_and_unload_replies_refresh_the_workers_memory_figure(gateway: Gateway) -> None:
+    async def scenario() -> None:
+        await gateway.load(TINY)
+        await gateway.finish(TINY)
+
+    asyncio.run(scenario())
+    worker = gateway.pool.get("cpu")
+    assert worker is not None and worker.memory is not None
+    assert worker.memory.available_mb == 10_000 - 300  # the LoadResult's figure
+    asyncio.run(gateway.models.unload(TINY))
+    assert worker.memory.available_mb == 10_000  # the UnloadResult's
 
 
 def test_a_session_joining_a_load_under_way_sees_its_events(gateway: Gateway) -> None:
@@ -137,7 +174,8 @@ def test_a_refused_admission_publishes_load_failed_and_sends_no_load(tmp_path: P
     assert failed["data"]["required_mb"] == 4800.0
     assert failed["data"]["available_mb"] == 1000.0
     assert any("smaller model" in tip for tip in failed["data"]["suggestions"])
-    assert gateway.link.names() == ["StatusRequest"]  # measured, then refused: no load
+    # Refused on the worker's measured figure (its hello's, fresh): no load was sent.
+    assert gateway.link.names() == []
     assert gateway.models.record(LARGE).status == "error"
 
 
@@ -163,16 +201,15 @@ def test_making_room_unloads_an_idle_model_after_measuring_and_before_loading(
         await gateway.load(TINY)
         await gateway.finish(TINY)
         # tiny.en holds 300 MB; base.en needs 380 with 200 free: it must go first.
-        gateway.link.memory = memory(200)
+        gateway.worker_reports(memory(200))
         gateway.link.release.clear()
         await gateway.load(BASE)
         await gateway.finish(BASE)
 
     asyncio.run(scenario())
+    # Admission went by the heartbeat's figure (fresh), so no status round trip.
     assert gateway.link.names() == [
-        "StatusRequest",
         f"LoadModel {TINY}",
-        "StatusRequest",
         f"UnloadModel {TINY}",
         f"LoadModel {BASE}",
     ]
@@ -194,8 +231,28 @@ def test_a_full_cache_unloads_before_the_worker_is_measured(tmp_path: Path) -> N
         await gateway.finish(BASE)
 
     asyncio.run(scenario())
-    # The measurement then counts what the unload freed.
-    assert gateway.link.names()[2:] == [f"UnloadModel {TINY}", "StatusRequest", f"LoadModel {BASE}"]
+    assert gateway.link.names() == [f"LoadModel {TINY}", f"UnloadModel {TINY}", f"LoadModel {BASE}"]
+
+
+def test_a_full_cache_admits_on_the_figure_measured_after_its_unload(tmp_path: Path) -> None:
+    # 10 300 MB free, tiny.en takes 300 of it. Before base.en is admitted the full cache
+    # unloads tiny.en, and the unload's reply says 10 300 free again: admission must judge
+    # by that figure, not by one from before the unload (here a stale heartbeat's 200 MB,
+    # which would refuse base.en's 380 MB once tiny.en is gone).
+    gateway = Gateway(tmp_path, memory(10_300), CachePolicy(max_models_loaded=1))
+    gateway.worker_says_hello()
+
+    async def scenario() -> None:
+        await gateway.load(TINY)
+        await gateway.finish(TINY)
+        gateway.pool.handle("cpu", Heartbeat(worker_id="cpu", seq=2, memory=memory(200)))
+        gateway.link.release.clear()
+        assert await gateway.load(BASE) == "loading"
+        await gateway.finish(BASE)
+
+    asyncio.run(scenario())
+    assert gateway.link.names() == [f"LoadModel {TINY}", f"UnloadModel {TINY}", f"LoadModel {BASE}"]
+    assert gateway.models.record(BASE).status == "loaded"
 
 
 def test_a_load_waits_for_a_worker_that_is_starting(tmp_path: Path) -> None:

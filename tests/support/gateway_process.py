@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -106,7 +107,16 @@ def stop_process(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> Non
 
 @contextmanager
 def running_gateway(state_dir: Path, **env: str) -> Iterator[GatewayProcess]:
+    """`python -m gateway` with `env` over the test defaults."""
     with gateway_process(state_dir, env) as gateway:
+        yield gateway
+
+
+@contextmanager
+def running_pinned_gateway(state_dir: Path, cpus: set[int], **env: str) -> Iterator[GatewayProcess]:
+    """The same, pinned to `cpus`: its workers inherit the affinity and plan their decoding
+    from the cores it leaves them."""
+    with gateway_process(state_dir, env, cpus=cpus) as gateway:
         yield gateway
 
 
@@ -117,9 +127,10 @@ def gateway_process(
     *,
     stderr: IO[bytes] | None = None,
     wait_workers: bool = True,
+    cpus: set[int] | None = None,
 ) -> Iterator[GatewayProcess]:
     """As running_gateway; `stderr`: where its log lines (and its workers') go;
-    `wait_workers=False` returns once it listens, ready workers or not."""
+    `wait_workers=False` returns once it listens, ready workers or not; `cpus`: pinned."""
     port = free_port()
     environment = {
         **os.environ,
@@ -132,7 +143,10 @@ def gateway_process(
         "LX_LOG_LEVEL": "WARNING",
         **env,
     }
-    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=environment, stderr=stderr)
+    pin = None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway"], env=environment, stderr=stderr, preexec_fn=pin
+    )
     gateway = GatewayProcess(process, port)
     try:
         if wait_workers:

@@ -149,7 +149,7 @@ def test_a_burst_over_the_queue_limit_is_refused_and_the_worker_keeps_serving(
     assert [t.text for t in again.translations] == ["Still here."]
 
 
-@pytest.mark.parametrize("worker_args", [["--queue-limit", "1"]])
+@pytest.mark.parametrize("worker_args", [["--queue-limit", "1", "--asr-concurrency", "1"]])
 def test_transcriptions_queue_one_model_at_a_time_and_overflow_is_refused(peer: Peer) -> None:
     loaded = peer.request(
         ipc.LoadModel(

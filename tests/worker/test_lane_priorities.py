@@ -220,3 +220,19 @@ def test_cancel_takes_a_waiting_request_out_of_its_lane(executor: ThreadPoolExec
     finally:
         run.release.set()
         queues.close()
+
+
+def test_a_lane_at_its_cap_of_slots_waits_while_others_start() -> None:
+    bulk = lane(0, "long-1", "long-2")
+    bulk.max_running = 1
+    interactive = lane(1)
+    # Two free slots, only bulk work: one long file starts, the other waits for it.
+    assert started(start_batches([bulk, interactive], free_slots=2, now=1.0)) == [["long-1"]]
+    assert bulk.running == 1
+    # A clip arriving now still gets the slot the long file may not take.
+    add(interactive, "clip", at=1.0)
+    assert started(start_batches([bulk, interactive], free_slots=1, now=1.0)) == [["clip"]]
+    # Nothing to wake up for until a batch ends: no busy wait on the capped lane.
+    assert next_due_in([bulk, interactive], now=5.0) is None
+    bulk.running -= 1  # long-1 ended
+    assert started(start_batches([bulk, interactive], free_slots=1, now=5.0)) == [["long-2"]]

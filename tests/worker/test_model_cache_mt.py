@@ -10,6 +10,7 @@ from protocol.errors import ErrorCode, ServiceError
 from protocol.options import TranslateOptions
 from protocol.vocabulary import ComputeType, ModelKind
 from protocol.wire.messages import LoadModel, LoadStage, ModelSource
+from protocol.wire.tuning import WorkerTuning
 from worker import memory
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
@@ -41,7 +42,7 @@ def load(
 
 
 def test_mt_load_reports_stages_and_runs_at_the_type_sent(nllb_copy_model: Path) -> None:
-    cache = ModelCache("cpu", 2)
+    cache = ModelCache("cpu", WorkerTuning(cpu_threads=2), cores=2)
     rss_before = memory.process_rss_mb()
     stages = load(cache, nllb_copy_model)
     grown = max(memory.process_rss_mb() - rss_before, 0.0)
@@ -55,7 +56,7 @@ def test_mt_load_reports_stages_and_runs_at_the_type_sent(nllb_copy_model: Path)
 
 
 def test_use_counts_inferences_and_errors(nllb_copy_model: Path) -> None:
-    cache = ModelCache("cpu", 2)
+    cache = ModelCache("cpu", WorkerTuning(cpu_threads=2), cores=2)
     load(cache, nllb_copy_model, compute_type="float32")
     with cache.use("copy", TranslationEngine) as engine:
         assert cache.in_flight() == 1
@@ -69,7 +70,7 @@ def test_use_counts_inferences_and_errors(nllb_copy_model: Path) -> None:
 
 
 def test_a_model_of_the_other_kind_is_refused_and_not_counted(nllb_copy_model: Path) -> None:
-    cache = ModelCache("cpu", 2)
+    cache = ModelCache("cpu", WorkerTuning(cpu_threads=2), cores=2)
     load(cache, nllb_copy_model)
     with pytest.raises(ServiceError) as caught, cache.use("copy", WhisperEngine):
         pass
@@ -82,7 +83,7 @@ def test_a_model_of_the_other_kind_is_refused_and_not_counted(nllb_copy_model: P
 def test_two_mt_models_side_by_side_then_one_unloaded(
     nllb_copy_model: Path, m2m_copy_model: Path
 ) -> None:
-    cache = ModelCache("cpu", 2)
+    cache = ModelCache("cpu", WorkerTuning(cpu_threads=2), cores=2)
     load(cache, nllb_copy_model, model_id="nllb")
     load(cache, m2m_copy_model, model_id="m2m")
     assert sorted(m.model_id for m in cache.snapshot()) == ["m2m", "nllb"]
@@ -102,7 +103,7 @@ def test_mt_folder_without_vocabulary_is_a_configuration_error(
     nllb_copy_model: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "model.bin").write_bytes((nllb_copy_model / "model.bin").read_bytes())
-    cache = ModelCache("cpu", 2)
+    cache = ModelCache("cpu", WorkerTuning(cpu_threads=2), cores=2)
     with pytest.raises(ServiceError) as caught:
         load(cache, tmp_path)
     assert caught.value.code == ErrorCode.CONFIGURATION_ERROR
@@ -110,7 +111,7 @@ def test_mt_folder_without_vocabulary_is_a_configuration_error(
 
 
 def test_float16_on_cpu_is_an_unsupported_device(nllb_copy_model: Path) -> None:
-    cache = ModelCache("cpu", 2)
+    cache = ModelCache("cpu", WorkerTuning(cpu_threads=2), cores=2)
     with pytest.raises(ServiceError) as caught:
         load(cache, nllb_copy_model, compute_type="float16")
     assert caught.value.code == ErrorCode.UNSUPPORTED_DEVICE

@@ -20,10 +20,15 @@ def test_the_tuning_the_gateway_passes_arrives_whole() -> None:
 
 def test_every_field_has_a_flag_and_a_flag_wins_over_the_json() -> None:
     flags = ["--cpu-threads", "4", "--batch-max-size", "8", "--batch-timeout-ms", "5.0"]
-    flags += ["--queue-limit", "3", "--asr-concurrency", "2"]
+    flags += ["--queue-limit", "3", "--asr-concurrency", "2", "--asr-batch-size", "2"]
     config, _ = parse_args([*CONNECT, *flags])
     assert config.tuning == WorkerTuning(
-        cpu_threads=4, batch_max_size=8, batch_timeout_ms=5, queue_limit=3, asr_concurrency=2
+        cpu_threads=4,
+        batch_max_size=8,
+        batch_timeout_ms=5,
+        queue_limit=3,
+        asr_concurrency=2,
+        asr_batch_size=2,
     )
     config, _ = parse_args(
         [*CONNECT, "--tuning", '{"queue_limit": 9, "batch_max_size": 4}', "--queue-limit", "1"]

@@ -1,4 +1,7 @@
 """The inference libraries, behind thin engines: faster-whisper for speech, CTranslate2 +
 SentencePiece for translation, py3langid for text language, PyAV for audio decoding.
-Nothing here knows about sockets or queues. May import: protocol.
+Nothing here knows about sockets or request queues; the one wait is beneath faster-whisper,
+where the model calls of concurrent transcriptions take turns and share batches
+(batched_whisper.py, by the rule of decode_batches.py). May import: protocol, and
+worker.decode_plan (how a model runs its decodes).
 """

@@ -1,4 +1,10 @@
-"""Whisper speech recognition through faster-whisper (CTranslate2)."""
+"""Whisper speech recognition through faster-whisper (CTranslate2).
+
+The model runs `plan.replicas` decodes in parallel (`num_workers`), `plan.threads` threads
+each. When more transcriptions run than it has replicas, its CTranslate2 calls go through
+BatchingWhisper: interactive work's calls first, and, with `plan.max_batch_size` over 1,
+windows of concurrent transcriptions share calls (batched_whisper.py says when).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import numpy.typing as npt
 from protocol.options import TranscribeOptions, check_options
 from protocol.vocabulary import WHISPER_SAMPLE_RATE
 from protocol.wire.messages import Segment, Transcribe, TranscribeResult, Word
+from worker.decode_plan import DecodePlan
+from worker.engines.batched_whisper import BatchingWhisper, decode_stats
 from worker.engines.stopping import StopCheck, Stopped
 
 # A temperature of 0 means "greedy, with faster-whisper's fallback ladder when decoding fails".
@@ -40,21 +48,38 @@ def transcribe_kwargs(options: TranscribeOptions, multilingual: bool) -> dict[st
     }
 
 
+def import_library() -> None:
+    """Import faster-whisper now (a worker does it once, off its I/O thread, so that its
+    first speech load costs only the model's constructor)."""
+    import faster_whisper  # noqa: F401
+
+
 class WhisperEngine:
-    def __init__(self, model_dir: str, device: str, compute_type: str, cpu_threads: int) -> None:
+    def __init__(self, model_dir: str, device: str, compute_type: str, plan: DecodePlan) -> None:
         from faster_whisper import WhisperModel
 
         self.device = device
+        self.plan = plan
         kind, _, index = device.partition(":")
         self._model: Any = WhisperModel(
             model_dir,
             device=kind,
             device_index=int(index or 0),
             compute_type=compute_type,
-            cpu_threads=cpu_threads,
+            cpu_threads=plan.threads,
+            num_workers=plan.replicas,
             local_files_only=True,
         )
         self.multilingual: bool = bool(self._model.model.is_multilingual)
+        if plan.max_batch_size > 1 or plan.concurrency > plan.replicas:
+            # Calls can queue for a replica: order them (and batch them, if asked).
+            self._model.model = BatchingWhisper(
+                self._model.model,
+                slots=plan.replicas,
+                max_batch_size=plan.max_batch_size,
+                batch_encode=plan.batch_encode,
+                sot_id=int(self._model.hf_tokenizer.token_to_id("<|startoftranscript|>")),
+            )
 
     def warm_up(self) -> None:
         """One short decode so the first real request does not pay for lazy initialisation."""
@@ -67,21 +92,24 @@ class WhisperEngine:
         audio: npt.NDArray[np.float32],
         request: Transcribe,
         should_stop: StopCheck | None = None,
+        priority: int = 0,
     ) -> TranscribeResult:
         """The reply to `request`, for its audio as 16 kHz samples (the caller adds how long
         the request queued). Raises Stopped when `should_stop` says so between two segments
-        (each next segment is decoded only when asked for)."""
+        (each next segment is decoded only when asked for). Its model calls wait with
+        `priority` (its class of work's) when they queue behind others'."""
         options = request.options
         check_options(options)
         started = time.perf_counter()
-        segments_iter, info = self._model.transcribe(
-            audio, **transcribe_kwargs(options, self.multilingual)
-        )
         segments = []
-        for raw in segments_iter:
-            segments.append(_segment(raw, options.word_timestamps))
-            if should_stop is not None and should_stop():
-                raise Stopped
+        with decode_stats(priority) as stats:
+            segments_iter, info = self._model.transcribe(
+                audio, **transcribe_kwargs(options, self.multilingual)
+            )
+            for raw in segments_iter:
+                segments.append(_segment(raw, options.word_timestamps))
+                if should_stop is not None and should_stop():
+                    raise Stopped
         return TranscribeResult(
             request_id=request.request_id,
             model_id=request.model_id,
@@ -92,7 +120,8 @@ class WhisperEngine:
             duration=float(info.duration),
             segments=segments,
             inference_ms=round((time.perf_counter() - started) * 1000, 2),
-            batch_size=1,
+            # The most requests any of its windows was decoded with (1: always alone).
+            batch_size=max(stats.largest_batch, 1),
         )
 
 

@@ -5,6 +5,7 @@ Called from executor threads; a lock guards the table, never the model work itse
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,14 +17,17 @@ from typing import Protocol, TypeVar
 
 from protocol.errors import ErrorCode, ServiceError
 from protocol.vocabulary import ModelKind
-from protocol.wire.messages import LoadedModel, LoadModel, LoadStage
+from protocol.wire.messages import DecodeSetup, LoadedModel, LoadModel, LoadStage
+from protocol.wire.tuning import WorkerTuning
 from worker import memory
+from worker.decode_plan import DecodePlan, plan_decoding
 from worker.engines.translation import TranslationEngine
-from worker.engines.whisper import WhisperEngine
+from worker.engines.whisper import WhisperEngine, import_library
 from worker.models.download_watch import DownloadFn
 from worker.models.files import resolve_model_dir
 
 ProgressFn = Callable[[LoadStage, float, float], None]
+log = logging.getLogger(__name__)
 
 
 class Engine(Protocol):
@@ -37,11 +41,17 @@ _KIND_OF: dict[type[Engine], ModelKind] = {WhisperEngine: "asr", TranslationEngi
 
 
 def open_engine(
-    kind: ModelKind, model_dir: Path, device: str, compute_type: str, cpu_threads: int
+    kind: ModelKind,
+    model_dir: Path,
+    device: str,
+    compute_type: str,
+    cpu_threads: int,
+    plan: DecodePlan,
 ) -> Engine:
     if kind == "mt":
+        # One translation batch runs at a time: threads as asked (0: CTranslate2's default).
         return TranslationEngine(str(model_dir), device, compute_type, cpu_threads)
-    return WhisperEngine(str(model_dir), device, compute_type, cpu_threads)
+    return WhisperEngine(str(model_dir), device, compute_type, plan)
 
 
 @dataclass
@@ -57,17 +67,41 @@ class Tally:
 class _Entry:
     info: LoadedModel
     engine: Engine
+    plan: DecodePlan
     in_flight: int = 0
     idle: threading.Condition = field(default_factory=threading.Condition)
 
 
 class ModelCache:
-    def __init__(self, device: str, default_cpu_threads: int) -> None:
+    def __init__(
+        self, device: str, tuning: WorkerTuning, cores: int, device_memory_mb: float | None = None
+    ) -> None:
         self.device = device
-        self._cpu_threads = default_cpu_threads
+        self._tuning = tuning
+        self._cores = cores
+        self._device_memory_mb = device_memory_mb
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._loading: set[str] = set()
+        # Set once the engines' libraries are imported (at once if nobody asks for it).
+        self._libraries_ready = threading.Event()
+        self._libraries_ready.set()
+
+    def import_libraries(self) -> None:
+        """Import the speech library on a thread of its own, now: it takes about as long as
+        loading tiny.en does, so a first load would otherwise pay twice. Loads wait for it
+        (so the memory it takes is not counted as a model's)."""
+        self._libraries_ready.clear()
+
+        def run() -> None:
+            try:
+                import_library()
+            except Exception:  # a broken install: the load that needs it will say so
+                log.exception("importing faster-whisper failed")
+            finally:
+                self._libraries_ready.set()
+
+        threading.Thread(target=run, name="import-libraries", daemon=True).start()
 
     def snapshot(self) -> list[LoadedModel]:
         with self._lock:
@@ -103,6 +137,7 @@ class ModelCache:
         self, request: LoadModel, progress: ProgressFn, downloading: DownloadFn | None
     ) -> _Entry:
         started = time.perf_counter()
+        self._libraries_ready.wait()
         baseline = memory.device_used_mb(self.device)
         progress("resolving", 5.0, 0.0)
         model_dir = resolve_model_dir(request.model_id, request.source, downloading)
@@ -111,9 +146,10 @@ class ModelCache:
         weights_started = time.perf_counter()
         progress("loading_weights", 20.0, 0.0)
         compute_type = request.compute_type  # the gateway resolved it: never "default"
-        threads = request.cpu_threads or self._cpu_threads
+        threads = request.cpu_threads or self._tuning.cpu_threads
+        plan = self.decode_plan(threads)
         try:
-            engine = open_engine(request.kind, model_dir, self.device, compute_type, threads)
+            engine = open_engine(request.kind, model_dir, self.device, compute_type, threads, plan)
         except (RuntimeError, ValueError, OSError) as exc:
             raise _load_error(request.model_id, exc) from exc
         used = max(memory.device_used_mb(self.device) - baseline, 0.0)
@@ -136,8 +172,25 @@ class ModelCache:
             loaded_at=datetime.now(UTC).isoformat(),
             memory_usage_mb=round(used, 1),
             load_time_ms=round((time.perf_counter() - started) * 1000, 1),
+            decoding=_setup(plan) if request.kind == "asr" else None,
         )
-        return _Entry(info=info, engine=engine)
+        return _Entry(info=info, engine=engine, plan=plan)
+
+    def decode_plan(self, cpu_threads: int = 0) -> DecodePlan:
+        """How a speech model of this worker runs its transcriptions (worker/decode_plan.py)."""
+        return plan_decoding(
+            self.device,
+            self._cores,
+            concurrency=self._tuning.asr_concurrency,
+            threads=cpu_threads or self._tuning.cpu_threads,
+            batch_size=self._tuning.asr_batch_size,
+            device_memory_mb=self._device_memory_mb,
+        )
+
+    def plan_of(self, model_id: str) -> DecodePlan:
+        """How a loaded speech model runs its transcriptions (errors as `require`)."""
+        with self._lock:
+            return self._entry(model_id, "asr").plan
 
     def unload(self, model_id: str) -> float:
         """Remove a model once its in-flight work is done; returns the measured MiB freed."""
@@ -234,6 +287,19 @@ def _with_in_flight(entry: _Entry) -> LoadedModel:
         inference_count=info.inference_count,
         inference_errors=info.inference_errors,
         in_flight=entry.in_flight,
+        decoding=info.decoding,
+    )
+
+
+def _setup(plan: DecodePlan) -> DecodeSetup:
+    return DecodeSetup(
+        concurrency=plan.concurrency,
+        threads=plan.threads,
+        replicas=plan.replicas,
+        max_batch_size=plan.max_batch_size,
+        batch_encode=plan.batch_encode,
+        chosen=plan.chosen,
+        bulk_slots=plan.bulk_limit,
     )
 
 

@@ -4,7 +4,10 @@ Called from the I/O thread (`translate`, `transcribe`, `cancel`), which never wa
 request that cannot run (model not loaded, lane full) is answered at once; the rest run on
 the executor. Translations of one model that arrive close together share one
 `translate_batch` call (one lane per model, as before classes of work); transcriptions of
-one model run `asr_concurrency` at a time over its two lanes:
+one model run as many at a time as its decode plan says (worker/decode_plan.py: from the
+cores or the GPU, or `asr_concurrency`), over its two lanes, and the windows of those
+that run together share CTranslate2 calls (engines/batched_whisper.py), the calls of
+higher-priority work first:
 
 - `interactive` (priority over bulk): health probes, short clips, later live audio;
 - `bulk`: long files.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
@@ -78,6 +82,7 @@ class _Audio:
     request: Transcribe
     data: bytes
     stop: threading.Event
+    priority: int  # its class of work's: its model calls wait with it
 
 
 # Queued audio stays in memory: a tighter cap per lane keeps a burst of large uploads
@@ -101,16 +106,7 @@ class InferenceQueues:
             limit=tuning.queue_limit,
             priority=_PRIORITY[_MT_CLASS],
         )
-        self._asr_policies = {
-            work_class: LanePolicy(
-                max_batch_size=1,
-                batch_timeout_s=0.0,
-                concurrency=tuning.asr_concurrency,
-                limit=min(tuning.queue_limit, _ASR_QUEUE_CAP),
-                priority=priority,
-            )
-            for work_class, priority in _PRIORITY.items()
-        }
+        self._asr_limit = min(tuning.queue_limit, _ASR_QUEUE_CAP)
         # Transcriptions queued or running, by request id: the flag a Cancel sets.
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
@@ -125,17 +121,38 @@ class InferenceQueues:
         rid = request.request_id
         pending = Pending(request, batch_key(request), size, time.monotonic(), rid)
         self._enqueue(
-            request.model_id, "mt", pending, self._mt_policy, self._run_translations, _MT_CLASS
+            request.model_id,
+            "mt",
+            pending,
+            lambda: self._mt_policy,
+            self._run_translations,
+            _MT_CLASS,
         )
 
     def transcribe(self, request: Transcribe, audio: bytes) -> None:
         rid = request.request_id
         stop = threading.Event()
-        pending = Pending(_Audio(request, audio, stop), None, 1, time.monotonic(), rid)
         work_class = work_class_of(request, len(audio))
+        priority = _PRIORITY[work_class]
+        item = _Audio(request, audio, stop, priority)
+        pending = Pending(item, None, 1, time.monotonic(), rid)
         with self._stops_lock:
             self._stops[rid] = stop
-        policy = self._asr_policies[work_class]
+
+        def policy() -> LanePolicy:
+            # The model's lanes share the decode slots its plan gives it (decode_plan.py),
+            # long files only some of them; windows of the transcriptions that run
+            # together batch beneath them.
+            plan = self._cache.plan_of(request.model_id)
+            return LanePolicy(
+                max_batch_size=1,
+                batch_timeout_s=0.0,
+                concurrency=plan.concurrency,
+                limit=self._asr_limit,
+                priority=priority,
+                max_running=plan.bulk_limit if work_class == "bulk" else None,
+            )
+
         if not self._enqueue(
             request.model_id, "asr", pending, policy, self._run_transcription, work_class
         ):
@@ -159,14 +176,14 @@ class InferenceQueues:
         model_id: str,
         kind: ModelKind,
         pending: Pending[Translate] | Pending[_Audio],
-        policy: LanePolicy,
+        policy: Callable[[], LanePolicy],
         run: Runner,
         work_class: WorkClass,
     ) -> bool:
         """Queue a request, or answer it at once with why it cannot wait; True if queued."""
         try:
             self._cache.require(model_id, kind)
-            self._queues.put(model_id, pending, policy, run, work_class)
+            self._queues.put(model_id, pending, policy(), run, work_class)
         except ServiceError as exc:
             self._outbox.send(error_reply(pending.request_id, exc))
             return False
@@ -241,7 +258,7 @@ class InferenceQueues:
             samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
             with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
                 try:
-                    result = engine.transcribe(samples, request, audio.stop.is_set)
+                    result = engine.transcribe(samples, request, audio.stop.is_set, audio.priority)
                 except Stopped:
                     tally.requests = 0  # neither served nor failed
                     log.info("request %s stopped: it was cancelled", request.request_id)

@@ -42,6 +42,7 @@ class LanePolicy:
     concurrency: int  # batches of this model running at once, over all its lanes
     limit: int  # requests queued in this lane (not yet running) before new ones are refused
     priority: int = 0  # among the model's lanes, higher starts first
+    max_running: int | None = None  # of the model's slots this lane may hold; None: all
 
 
 @dataclass(kw_only=True, eq=False)
@@ -94,8 +95,10 @@ class RequestQueues:
                     priority=policy.priority,
                     max_batch_size=policy.max_batch_size,
                     batch_timeout_s=policy.batch_timeout_s,
+                    max_running=policy.max_running,
                 )
             lane.run, lane.limit, lane.priority = run, policy.limit, policy.priority
+            lane.max_running = policy.max_running
             lane.max_batch_size, lane.batch_timeout_s = (
                 policy.max_batch_size,
                 policy.batch_timeout_s,
@@ -162,6 +165,7 @@ class RequestQueues:
                     self._submit(functools.partial(self._run, model, lane, batch))
                 except RuntimeError:  # the executor is shut down: the worker is ending
                     model.running -= 1
+                    lane.running -= 1
                     log.warning("dropped a batch of %d requests at shutdown", len(batch))
             if model.running < model.concurrency:
                 wait = next_due_in(lanes, now)
@@ -179,6 +183,7 @@ class RequestQueues:
         finally:
             with self._cond:
                 model.running -= 1
+                lane.running -= 1
                 lane.rate.record(len(batch), self._clock() - started)
                 self._cond.notify()
 

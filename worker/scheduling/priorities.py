@@ -3,7 +3,9 @@
 A model has one lane per class of work (its own queue, batching rule and priority) and one
 decode capacity, `concurrency` batches at once, shared by all its lanes. Each free slot:
 
-- only lanes whose head batch is due take part (full, or waited its batch timeout);
+- only lanes whose head batch is due take part (full, or waited its batch timeout), and
+  not a lane that already runs its `max_running` batches (a cap on its share of the
+  slots: long files may hold only some, so interactive work always finds one free);
 - the highest priority goes first, ties to the lane whose head has waited longest;
 - but a lane passed over `starve_after` times in a row while it had a batch due goes next
   whatever its priority: under a steady stream of interactive work a bulk request still
@@ -36,9 +38,14 @@ class Lane:
     queue: deque[Pending[Any]] = field(default_factory=deque)
     # Starts of other lanes since this one last started, while it had a batch due.
     passed_over: int = 0
+    running: int = 0  # its batches running now
+    max_running: int | None = None  # of the model's slots, at most this many; None: any
+
+    def at_cap(self) -> bool:
+        return self.max_running is not None and self.running >= self.max_running
 
     def due(self, now: float) -> bool:
-        if not self.queue:
+        if not self.queue or self.at_cap():
             return False
         _, full = plan_batch(self.queue, self.max_batch_size)
         return full or now >= self.queue[0].enqueued_at + self.batch_timeout_s
@@ -68,16 +75,18 @@ def start_batches(
             lane.passed_over = 0 if lane is chosen else lane.passed_over + 1
         batch = take_batch(chosen.queue, chosen.max_batch_size, chosen.batch_timeout_s, now)
         assert batch is not None  # it was due
+        chosen.running += 1  # the caller counts it down when the batch ends
         started.append((chosen, batch))
     return started
 
 
 def next_due_in(lanes: Sequence[Lane], now: float) -> float | None:
     """Seconds until some lane not yet due will be, even if nothing more arrives (None:
-    every lane is empty or already due, so only an arrival or a freed slot changes anything)."""
+    every lane is empty, already due or at its cap, so only an arrival or a batch that
+    ends changes anything)."""
     waits = [
         due_in(lane.queue, lane.batch_timeout_s, now)
         for lane in lanes
-        if lane.queue and not lane.due(now)
+        if lane.queue and not lane.at_cap() and not lane.due(now)
     ]
     return min(waits, default=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from gateway.cli import local, models, workers
@@ -15,6 +17,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _everywhere(
+    url: str | None = typer.Option(
+        None, "--url", help="The gateway's base URL, for every command (or LX_URL)."
+    ),
+    token: str | None = typer.Option(
+        None, "--token", help="The API token, for every command (or LX_API_TOKEN)."
+    ),
+) -> None:
+    # Given before the command (`loquilex-models --url U models status`), they become the
+    # environment every command's own --url/--token falls back to; after it, they win.
+    if url:
+        os.environ["LX_URL"] = url
+    if token:
+        os.environ["LX_API_TOKEN"] = token
+
+
 app.command()(local.serve)
 app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

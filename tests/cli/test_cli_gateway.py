@@ -73,6 +73,12 @@ def test_status_json_lists_the_loaded_model(gateway: GatewayProcess, loaded: Any
     assert model["memory_usage_mb"] > 0 and model["idle_for_s"] >= 0
 
 
+def test_url_may_come_before_the_command(gateway: GatewayProcess, loaded: Any) -> None:
+    status = run_cli("--url", gateway.base_url, "models", "status", "--json", LX_URL="")
+    assert status.returncode == 0, status.stderr
+    assert MODEL in [m["model_id"] for m in status.json()["asr_models"]]
+
+
 def test_status_prints_a_table_of_what_is_loaded(gateway: GatewayProcess, loaded: Any) -> None:
     assert _transcribe(gateway).status_code == 200
     status = run_cli("models", "status", url=gateway.base_url)

@@ -80,6 +80,9 @@ class Endpoint(Generic[P]):
     errors: tuple[ErrorCode, ...] = ()
     # The code of a refused parameter (the transcription options keep CONFIGURATION_ERROR).
     params_error: ErrorCode = ErrorCode.INVALID_REQUEST
+    # When the success body may come as `text/event-stream` (asked for with a field of the
+    # body): the Structs each event's `data:` line may hold.
+    event_stream: tuple[type, ...] = ()
 
     @property
     def path_names(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -67,10 +68,12 @@ class WhisperEngine:
         audio: npt.NDArray[np.float32],
         request: Transcribe,
         should_stop: StopCheck | None = None,
+        on_segment: Callable[[Segment], None] | None = None,
     ) -> TranscribeResult:
         """The reply to `request`, for its audio as 16 kHz samples (the caller adds how long
         the request queued). Raises Stopped when `should_stop` says so between two segments
-        (each next segment is decoded only when asked for)."""
+        (each next segment is decoded only when asked for). `on_segment` hears each segment
+        as soon as it is decoded."""
         options = request.options
         check_options(options)
         started = time.perf_counter()
@@ -80,6 +83,8 @@ class WhisperEngine:
         segments = []
         for raw in segments_iter:
             segments.append(_segment(raw, options.word_timestamps))
+            if on_segment is not None:
+                on_segment(segments[-1])
             if should_stop is not None and should_stop():
                 raise Stopped
         return TranscribeResult(

@@ -14,14 +14,20 @@ from typing import Any
 import msgspec
 from starlette.routing import BaseRoute
 
-from gateway.http.endpoints import COMMON_ERRORS, ApiRoute, AudioBody, Endpoint, JsonBody
+from gateway.http.endpoints import (
+    COMMON_ERRORS,
+    EVENT_STREAM,
+    ApiRoute,
+    AudioBody,
+    Endpoint,
+    JsonBody,
+)
 from gateway.http.errors import HTTP_STATUS
 from gateway.http.ws_endpoints import CLOSE_BAD_PARAMETERS, ApiWebSocketRoute, WebSocketEndpoint
 from protocol.errors import ErrorBody, ErrorCode
 
 _REF = "#/components/schemas/{name}"
 _BINARY = {"type": "string", "format": "binary"}
-_EVENT_STREAM = "text/event-stream"
 # Device kind ("cpu", "cuda") -> the compute types this deployment's workers of it run.
 ComputeTypes = Mapping[str, frozenset[str]]
 
@@ -178,7 +184,7 @@ def _success(endpoint: Endpoint[Any], by_type: dict[Any, Any]) -> dict[str, Any]
         content = {endpoint.media_type: {"schema": schema}}
         content |= {media: {"schema": {"type": "string"}} for media in endpoint.text_media_types}
         if endpoint.event_stream:
-            content[_EVENT_STREAM] = _event_stream(endpoint.event_stream, by_type)
+            content[EVENT_STREAM] = _event_stream(endpoint.event_stream, by_type)
         answer["content"] = content
     return answer
 

@@ -10,13 +10,15 @@ envelope, which the openai SDK raises as an APIError with its message and code.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
 import msgspec
-from starlette.types import Scope
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from gateway.http.endpoints import EVENT_STREAM
 from gateway.http.errors import ERROR_CODE_SCOPE_KEY
 from protocol.api.openai import TranscriptError, TranscriptTextDelta, TranscriptTextDone
 from protocol.api.transcription import Segment, TranscriptionResponse
@@ -25,6 +27,9 @@ from protocol.errors import ErrorCode, ServiceError
 log = logging.getLogger(__name__)
 
 Pieces = AsyncGenerator[Segment | TranscriptionResponse, None]
+
+# Each event leaves at once: no proxy buffering, no caching of a one-off stream.
+_NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 _encoder = msgspec.json.Encoder()
 
@@ -57,22 +62,40 @@ def server_sent(event: Any) -> bytes:
     return b"data: " + _encoder.encode(event) + b"\n\n"
 
 
-async def transcript_events(pieces: Pieces, scope: Scope) -> AsyncIterator[bytes]:
-    """The events of `pieces` (TranscriptionService.stream), once its first piece is here:
-    a failure before it raises from this call. `scope` is the request's, where an error
-    sent as an event is noted for the metrics, as the error handlers note theirs. Closing
-    the events (the client left) closes `pieces`, which cancels the worker's decode."""
+async def transcript_response(pieces: Pieces, scope: Scope) -> Response:
+    """The `text/event-stream` answer for `pieces` (TranscriptionService.stream), once its
+    first piece is here: a failure before it raises from this call. `scope` is the
+    request's, where an error sent as an event is noted for the metrics, as the error
+    handlers note theirs."""
     try:
         first = await anext(pieces)
     except BaseException:
         await pieces.aclose()
         raise
-    return _events(first, pieces, scope)
+    return EventStreamResponse(_events(first, pieces, scope), pieces)
+
+
+class EventStreamResponse(StreamingResponse):
+    """Server-sent events that close what feeds them however the answer ends: a client that
+    leaves (even before the first event went out, or while one is being sent) cancels the
+    worker's decode at once, not when the generators are collected."""
+
+    def __init__(self, events: AsyncGenerator[bytes, None], source: Pieces) -> None:
+        super().__init__(events, media_type=EVENT_STREAM, headers=_NO_BUFFERING)
+        self._events = events
+        self._source = source
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()
+            await self._source.aclose()  # when the events never started, they hold it open
 
 
 async def _events(
     first: Segment | TranscriptionResponse, rest: Pieces, scope: Scope
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     deltas = DeltaText()
     piece = first
     async with aclosing(rest):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.catalog import CatalogEntry
 from gateway.http.endpoints import AudioBody, Endpoint, NoParams, api_routes
@@ -25,7 +25,7 @@ from gateway.openai.form import (
 )
 from gateway.openai.language_names import language_name
 from gateway.openai.subtitles import srt, vtt
-from gateway.openai.transcript_events import transcript_events
+from gateway.openai.transcript_events import transcript_response
 from gateway.routes.asr import TRANSCRIBE_ERRORS
 from gateway.services import services
 from protocol.api.openai import (
@@ -77,8 +77,7 @@ async def _audio(request: Request, task: Task) -> Response:
     asked = await read_audio_request(request, svc.settings, svc.models, task)
     if asked.stream:
         pieces = svc.transcription.stream(asked.upload, asked.params)
-        events = await transcript_events(pieces, request.scope)
-        return StreamingResponse(events, media_type=EVENT_STREAM, headers=_NO_BUFFERING)
+        return await transcript_response(pieces, request.scope)
     result = await svc.transcription.transcribe(asked.upload, asked.params)
     text = result.text.strip()  # as OpenAI: no leading space
     match asked.response_format:
@@ -131,9 +130,6 @@ def _verbose(result: TranscriptionResponse, asked: AudioRequest, text: str) -> V
 
 # Like the service's own transcription route, less the media type: a non-audio file is bad audio.
 _AUDIO_ERRORS = tuple(code for code in TRANSCRIBE_ERRORS if code != E.UNSUPPORTED_MEDIA_TYPE)
-EVENT_STREAM = "text/event-stream"
-# Each event leaves at once: no proxy buffering, no caching of a one-off stream.
-_NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 routes = api_routes(
     Endpoint(

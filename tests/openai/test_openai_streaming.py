@@ -81,16 +81,18 @@ def log_lines(path: Path, request_id: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("request_id") == request_id]
 
 
-def cache_hits(gateway: GatewayProcess) -> float:
+def metric(gateway: GatewayProcess, name: str, **labels: str) -> float:
     with gateway.client() as client:
         text = client.get("/metrics").text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "loquilex_result_cache_hits_total" and sample.labels == {
-                "model": MODEL
-            }:
+            if sample.name == name and sample.labels == labels:
                 return float(sample.value)
     return 0.0
+
+
+def cache_hits(gateway: GatewayProcess) -> float:
+    return metric(gateway, "loquilex_result_cache_hits_total", model=MODEL)
 
 
 def model_status(gateway: GatewayProcess) -> dict[str, Any]:
@@ -282,6 +284,7 @@ def test_a_worker_lost_mid_stream_is_an_error_the_sdk_raises(
     gateway: GatewayProcess, client: OpenAI
 ) -> None:
     # Last in the module: it kills the worker (the gateway starts another).
+    errors = metric(gateway, "loquilex_errors_total", code="WORKER_UNAVAILABLE")
     events = iter(
         client.audio.transcriptions.create(model=MODEL, file=("speech.wav", VERY_LONG), stream=True)
     )
@@ -294,4 +297,11 @@ def test_a_worker_lost_mid_stream_is_an_error_the_sdk_raises(
             pass
     assert raised.value.code == "WORKER_UNAVAILABLE"
     assert worker["worker_id"] in raised.value.message
+    # Counted as any error answer is, though it went out as an event of a 200 (once the
+    # answer ends, which may be just after the client read its last event).
+    gateway.wait_for(
+        lambda: metric(gateway, "loquilex_errors_total", code="WORKER_UNAVAILABLE") == errors + 1,
+        30,
+        "the error event to be counted",
+    )
     gateway.wait_ready()

@@ -28,6 +28,7 @@ from gateway.http.io import validation_error
 from protocol.errors import ErrorCode, ServiceError
 
 P = TypeVar("P", bound=msgspec.Struct)
+EVENT_STREAM = "text/event-stream"  # server-sent events
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 
 # Codes any operation may answer besides its own: a bug (logged), and the guards every
@@ -80,6 +81,9 @@ class Endpoint(Generic[P]):
     errors: tuple[ErrorCode, ...] = ()
     # The code of a refused parameter (the transcription options keep CONFIGURATION_ERROR).
     params_error: ErrorCode = ErrorCode.INVALID_REQUEST
+    # When the success body may come as EVENT_STREAM (asked for with a field of the body):
+    # the Structs each event's `data:` line may hold.
+    event_stream: tuple[type, ...] = ()
 
     @property
     def path_names(self) -> list[str]:

@@ -14,7 +14,14 @@ from typing import Any
 import msgspec
 from starlette.routing import BaseRoute
 
-from gateway.http.endpoints import COMMON_ERRORS, ApiRoute, AudioBody, Endpoint, JsonBody
+from gateway.http.endpoints import (
+    COMMON_ERRORS,
+    EVENT_STREAM,
+    ApiRoute,
+    AudioBody,
+    Endpoint,
+    JsonBody,
+)
 from gateway.http.errors import HTTP_STATUS
 from gateway.http.ws_endpoints import CLOSE_BAD_PARAMETERS, ApiWebSocketRoute, WebSocketEndpoint
 from protocol.errors import ErrorBody, ErrorCode
@@ -72,6 +79,7 @@ def _types(endpoints: list[Endpoint[Any]], sockets: list[WebSocketEndpoint[Any]]
     found: list[Any] = [ErrorBody]
     for e in endpoints:
         found += [e.params, *(e.response if isinstance(e.response, tuple) else [e.response])]
+        found += e.event_stream
         if isinstance(e.body, JsonBody):
             found.append(e.body.schema)
         elif isinstance(e.body, AudioBody):
@@ -175,8 +183,19 @@ def _success(endpoint: Endpoint[Any], by_type: dict[Any, Any]) -> dict[str, Any]
             schema = {"type": "string"}
         content = {endpoint.media_type: {"schema": schema}}
         content |= {media: {"schema": {"type": "string"}} for media in endpoint.text_media_types}
+        if endpoint.event_stream:
+            content[EVENT_STREAM] = _event_stream(endpoint.event_stream, by_type)
         answer["content"] = content
     return answer
+
+
+def _event_stream(events: tuple[type, ...], by_type: dict[Any, Any]) -> dict[str, Any]:
+    # OpenAPI 3.1 has no schema for the items of a stream (3.2's itemSchema): the body is
+    # text, and `x-events` gives the schema of each event's `data:` line.
+    return {
+        "schema": {"type": "string", "description": "server-sent events, one JSON `data:` each"},
+        "x-events": {"anyOf": [by_type[kind] for kind in events]},
+    }
 
 
 def _error_codes(endpoint: Endpoint[Any]) -> dict[int, list[str]]:

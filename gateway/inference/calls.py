@@ -4,6 +4,7 @@ worker, count the use. Result caches live with the services that shape the answe
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from gateway.models.manager import ModelManager
@@ -18,8 +19,10 @@ from protocol.wire.messages import (
     FinalReply,
     GatewayMessage,
     LanguagesDetected,
+    Segment,
     Transcribe,
     TranscribeResult,
+    TranscribeSegment,
     Translate,
     TranslateResult,
     WorkClass,
@@ -67,6 +70,56 @@ class InferenceService:
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)
         return reply
+
+    async def transcribe_stream(
+        self,
+        model_id: str,
+        audio: bytes,
+        encoding: AudioEncoding,
+        sample_rate: int,
+        options: TranscribeOptions,
+        sid: str | None = None,
+    ) -> AsyncGenerator[Segment | TranscribeResult, None]:
+        """As `transcribe`, yielding each segment as the worker decodes it, then the result.
+        Closing the iterator early (or cancelling its reader) cancels the worker's decode,
+        which then counts as neither served nor failed, as the worker counts it."""
+        record = await self._models.ensure_loaded(model_id, sid)
+        assert record.worker_id is not None
+        request_id = self._models.link.new_request_id()
+        message = Transcribe(
+            request_id=request_id,
+            model_id=model_id,
+            audio_format=encoding,
+            sample_rate=sample_rate,
+            options=options,
+            http_request_id=REQUEST_ID.get() or "",
+            stream_segments=True,
+        )
+        started = time.perf_counter()
+        self._models.begin_use(record)
+        outcome: bool | None = None  # served, failed, or neither (the reader left)
+        try:
+            link = self._models.link
+            async with link.stream(
+                record.worker_id, message, audio, request_id=request_id
+            ) as stream:
+                async for partial in stream:
+                    if isinstance(partial, TranscribeSegment):
+                        yield partial.segment
+                reply = stream.final
+            outcome = True
+        except ServiceError as error:
+            outcome = False
+            if self._observer is not None:
+                self._observer.failed(record, error)
+            raise
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._models.end_use(record, elapsed_ms, outcome is True, count=outcome is not None)
+        assert isinstance(reply, TranscribeResult)
+        if self._observer is not None:
+            self._observer.served(record, reply)
+        yield reply
 
     async def detect_languages(
         self, model_id: str, texts: list[str], candidates: list[str]

@@ -1,8 +1,10 @@
 """An OpenAI audio request (`/v1/audio/...`, multipart form) read into a transcription call.
 
 Fields as OpenAI's API takes them: file, model, language, prompt, response_format,
-temperature, timestamp_granularities[]. `whisper-1` means the service's default ASR model.
-Bad values get the service's error envelope, which OpenAI clients raise with its message.
+temperature, timestamp_granularities[], and for transcriptions `stream`. `whisper-1` means
+the service's default ASR model (and streams here, where OpenAI's whisper-1 ignores `stream`,
+which leaves an SDK's stream loop with nothing). Bad values get the service's error envelope,
+which OpenAI clients raise with its message.
 """
 
 from __future__ import annotations
@@ -43,8 +45,24 @@ class OpenAIAudioForm(msgspec.Struct, kw_only=True):
     )
 
 
-# Fields whose bad values are a malformed request rather than a bad decoding option.
-_REQUEST_FIELDS = ("response_format", _GRANULARITIES)
+class OpenAITranscriptionForm(OpenAIAudioForm, kw_only=True):
+    """A transcription's fields: a translation's, and `stream`."""
+
+    # Server-sent events (transcript.text.delta, then transcript.text.done) as segments are
+    # decoded; json and text only, as OpenAI's API streams.
+    stream: bool = False
+
+
+# Formats a streamed transcription may ask for: its events are the same for both.
+STREAM_FORMATS: tuple[ResponseFormat, ...] = ("json", "text")
+
+# Fields whose bad values are a malformed request rather than a bad decoding option, and
+# the values each takes.
+_REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
+    "response_format": RESPONSE_FORMATS,
+    _GRANULARITIES: GRANULARITIES,
+    "stream": ("true", "false"),
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class AudioRequest:
     response_format: ResponseFormat
     granularities: frozenset[Granularity]
     params: TranscribeParams  # with the model id `model` resolved to
+    stream: bool = False  # answer with server-sent events
 
 
 async def read_audio_request(
@@ -67,6 +86,7 @@ async def read_audio_request(
         )
     upload = await _read_upload(request, int(settings.max_upload_mb * 1024 * 1024))
     form = read_form(upload)
+    _check_stream(form, task)
     entry = resolve_model(settings, models, form.model, task)
     granularities = frozenset(form.timestamp_granularities)
     params = {
@@ -84,12 +104,14 @@ async def read_audio_request(
         response_format=form.response_format,
         granularities=granularities,
         params=parse_params({k: v for k, v in params.items() if v is not None}),
+        stream=form.stream,
     )
 
 
-def read_form(upload: AudioUpload) -> OpenAIAudioForm:
+def read_form(upload: AudioUpload) -> OpenAITranscriptionForm:
     values: dict[str, object] = {
-        name: upload.field(name) for name in ("model", "language", "prompt", "response_format")
+        name: upload.field(name)
+        for name in ("model", "language", "prompt", "response_format", "stream")
     }
     values["temperature"] = upload.field("temperature")
     values[_GRANULARITIES] = [
@@ -98,7 +120,7 @@ def read_form(upload: AudioUpload) -> OpenAIAudioForm:
     ]
     given = {name: value for name, value in values.items() if value not in (None, "")}
     try:
-        return msgspec.convert(given, OpenAIAudioForm, strict=False)
+        return msgspec.convert(given, OpenAITranscriptionForm, strict=False)
     except msgspec.ValidationError as exc:
         field = failing_field(exc) or ""
         name = next((n for n in _REQUEST_FIELDS if field.startswith(n)), None)
@@ -106,12 +128,32 @@ def read_form(upload: AudioUpload) -> OpenAIAudioForm:
             raise ServiceError(
                 ErrorCode.CONFIGURATION_ERROR, str(exc), {"field": field} if field else {}
             ) from exc
-        supported = RESPONSE_FORMATS if name == "response_format" else GRANULARITIES
+        supported = _REQUEST_FIELDS[name]
         raise ServiceError(
             ErrorCode.INVALID_REQUEST,
             f"{name} takes {', '.join(supported)}: {exc}",
             {"field": name, "supported": list(supported)},
         ) from exc
+
+
+def _check_stream(form: OpenAITranscriptionForm, task: Task) -> None:
+    """Streams as OpenAI's API does: transcriptions only, in json or text."""
+    if not form.stream:
+        return
+    if task == "translate":
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            "Translations do not stream (OpenAI's /v1/audio/translations takes no `stream`); "
+            "leave it out, or stream a transcription with /v1/audio/transcriptions.",
+            {"field": "stream"},
+        )
+    if form.response_format not in STREAM_FORMATS:
+        raise ServiceError(
+            ErrorCode.INVALID_REQUEST,
+            f"response_format {form.response_format!r} cannot be streamed: with stream=true "
+            f"use {' or '.join(STREAM_FORMATS)} (the events carry the text), or leave stream out.",
+            {"field": "response_format", "supported": list(STREAM_FORMATS)},
+        )
 
 
 def resolve_model(

@@ -1,7 +1,9 @@
 """OpenAI-compatible routes: `/v1/audio/transcriptions`, `/v1/audio/translations`, `/v1/models`.
 
 Existing OpenAI clients work unchanged against `http://<host>/v1`: the same form fields in,
-the same bodies out (json, text, srt, verbose_json, vtt). Whisper translates into English only.
+the same bodies out (json, text, srt, verbose_json, vtt), and with `stream=true` on a
+transcription the server-sent events of OpenAI's streamed transcriptions
+(gateway/openai/transcript_events.py). Whisper translates into English only.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from gateway.openai.form import (
     WHISPER_1,
     AudioRequest,
     OpenAIAudioForm,
+    OpenAITranscriptionForm,
     read_audio_request,
     resolve_model,
 )
 from gateway.openai.language_names import language_name
 from gateway.openai.subtitles import srt, vtt
+from gateway.openai.transcript_events import transcript_response
 from gateway.routes.asr import TRANSCRIBE_ERRORS
 from gateway.services import services
 from protocol.api.openai import (
+    TRANSCRIPT_EVENTS,
     AudioSegment,
     AudioText,
     AudioWord,
@@ -70,6 +75,9 @@ def _model(name: str, entry: CatalogEntry) -> OpenAIModel:
 async def _audio(request: Request, task: Task) -> Response:
     svc = services(request)
     asked = await read_audio_request(request, svc.settings, svc.models, task)
+    if asked.stream:
+        pieces = svc.transcription.stream(asked.upload, asked.params)
+        return await transcript_response(pieces, request.scope)
     result = await svc.transcription.transcribe(asked.upload, asked.params)
     text = result.text.strip()  # as OpenAI: no leading space
     match asked.response_format:
@@ -122,7 +130,6 @@ def _verbose(result: TranscriptionResponse, asked: AudioRequest, text: str) -> V
 
 # Like the service's own transcription route, less the media type: a non-audio file is bad audio.
 _AUDIO_ERRORS = tuple(code for code in TRANSCRIBE_ERRORS if code != E.UNSUPPORTED_MEDIA_TYPE)
-_FORM = AudioBody(fields=OpenAIAudioForm)
 
 routes = api_routes(
     Endpoint(
@@ -133,8 +140,9 @@ routes = api_routes(
         NoParams,
         (AudioText, VerboseAudioText),
         text_media_types=("text/plain", "text/vtt"),
-        body=_FORM,
+        body=AudioBody(fields=OpenAITranscriptionForm),
         errors=_AUDIO_ERRORS,
+        event_stream=TRANSCRIPT_EVENTS,
     ),
     Endpoint(
         "POST",
@@ -144,7 +152,7 @@ routes = api_routes(
         NoParams,
         (AudioText, VerboseAudioText),
         text_media_types=("text/plain", "text/vtt"),
-        body=_FORM,
+        body=AudioBody(fields=OpenAIAudioForm),
         errors=_AUDIO_ERRORS,
     ),
     Endpoint(

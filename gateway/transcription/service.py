@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import msgspec
 
@@ -18,6 +20,8 @@ from gateway.transcription.options import TranscribeParams, options_for
 from gateway.transcription.upload import AudioUpload
 from protocol.api.config import AsrConfig
 from protocol.api.transcription import Segment, TranscriptionResponse, TranscriptionTimings
+from protocol.options import TranscribeOptions
+from protocol.wire.messages import Segment as WireSegment
 from protocol.wire.messages import TranscribeResult
 
 # Hashing a larger upload for the cache key would stall the event loop: it runs on a thread.
@@ -58,6 +62,46 @@ class TranscriptionService:
         started = time.perf_counter() if since is None else since
         model_id = self.model_for(params.model_id, session)
         options = options_for(params, session)
+        key, result = await self._lookup(model_id, upload, options)
+        cached = result is not None
+        if result is None:
+            result = await self._inference.transcribe(
+                model_id, upload.data, upload.encoding, upload.sample_rate, options, sid
+            )
+            self._cache.put(key, result)
+        return transcription_response(result, cached, (time.perf_counter() - started) * 1000)
+
+    async def stream(
+        self, upload: AudioUpload, params: TranscribeParams, *, since: float | None = None
+    ) -> AsyncGenerator[Segment | TranscriptionResponse, None]:
+        """As `transcribe`, yielding each segment as the model decodes it (a cached answer's
+        at once), then the whole answer. Closing the iterator early cancels the decode."""
+        started = time.perf_counter() if since is None else since
+        model_id = self.model_for(params.model_id)
+        options = options_for(params, None)
+        key, result = await self._lookup(model_id, upload, options)
+        cached = result is not None
+        if result is None:
+            pieces = self._inference.transcribe_stream(
+                model_id, upload.data, upload.encoding, upload.sample_rate, options
+            )
+            async with aclosing(pieces):
+                async for piece in pieces:
+                    if isinstance(piece, TranscribeResult):
+                        result = piece
+                    else:
+                        yield _api_segment(piece)
+            assert result is not None
+            self._cache.put(key, result)
+        else:
+            for segment in result.segments:
+                yield _api_segment(segment)
+        yield transcription_response(result, cached, (time.perf_counter() - started) * 1000)
+
+    async def _lookup(
+        self, model_id: str, upload: AudioUpload, options: TranscribeOptions
+    ) -> tuple[str, TranscribeResult | None]:
+        """The result cache's key for this request, and its result if it holds one."""
         looked_up = time.perf_counter()
         key_params = (upload.encoding, upload.sample_rate, options)
         key = (
@@ -66,15 +110,13 @@ class TranscriptionService:
             else cache_key(model_id, upload.data, key_params)
         )
         result = self._cache.get(key)
-        cached = result is not None
         if result is not None:
             self._models.cache_hit(model_id, (time.perf_counter() - looked_up) * 1000)
-        else:
-            result = await self._inference.transcribe(
-                model_id, upload.data, upload.encoding, upload.sample_rate, options, sid
-            )
-            self._cache.put(key, result)
-        return transcription_response(result, cached, (time.perf_counter() - started) * 1000)
+        return key, result
+
+
+def _api_segment(segment: WireSegment) -> Segment:
+    return msgspec.convert(segment, Segment, from_attributes=True)
 
 
 def transcription_response(

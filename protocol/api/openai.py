@@ -11,6 +11,7 @@ from typing import Literal
 
 import msgspec
 
+from protocol.errors import ErrorInfo
 from protocol.vocabulary import Task
 
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
@@ -54,6 +55,36 @@ class VerboseAudioText(msgspec.Struct, kw_only=True, omit_defaults=True):
     text: str
     segments: list[AudioSegment] | None = None
     words: list[AudioWord] | None = None
+
+
+# `stream=true` on a transcription: server-sent events, each a `data:` line of one of these
+# (`type` first, as OpenAI sends them).
+
+
+class TranscriptTextDelta(
+    msgspec.Struct, kw_only=True, tag_field="type", tag="transcript.text.delta"
+):
+    """More of the transcript, as the model decodes it: the deltas, joined, are the text."""
+
+    delta: str
+
+
+class TranscriptTextDone(
+    msgspec.Struct, kw_only=True, tag_field="type", tag="transcript.text.done"
+):
+    """The last event: the whole transcript."""
+
+    text: str
+
+
+class TranscriptError(msgspec.Struct, kw_only=True, tag_field="type", tag="error"):
+    """A failure after the stream began, instead of `transcript.text.done`: the service's
+    error envelope with a `type`, which OpenAI clients raise with its message."""
+
+    error: ErrorInfo
+
+
+TRANSCRIPT_EVENTS = (TranscriptTextDelta, TranscriptTextDone, TranscriptError)
 
 
 class OpenAIModel(msgspec.Struct, kw_only=True):

@@ -156,6 +156,9 @@ class Transcribe(_Message):
     work_class: WorkClass | None = None
     # The HTTP request's X-Request-ID, for the worker's log lines ("": none).
     http_request_id: str = ""
+    # Also send each segment as a TranscribeSegment partial reply as soon as it is decoded
+    # (streamed answers); the final TranscribeResult still holds them all.
+    stream_segments: bool = False
 
 
 class Translate(_Message):
@@ -337,6 +340,13 @@ class LanguagesDetected(_Message):
     languages: list[DetectedLanguage]  # one per text, in order
 
 
+class TranscribeSegment(_Message):
+    """One segment of a running transcription, as it is decoded (asked by `stream_segments`)."""
+
+    request_id: str
+    segment: Segment
+
+
 class DownloadResult(_Message):
     request_id: str
     model_id: str
@@ -349,7 +359,7 @@ class DownloadResult(_Message):
 
 # What a request hears before its final reply, in order. Adding a kind of partial reply
 # (live captions) is one more member here.
-PartialReply = LoadProgress
+PartialReply = LoadProgress | TranscribeSegment
 
 # Replies that end a request.
 FinalReply = (

@@ -115,6 +115,11 @@ def progress(rid: str, percent: float) -> ipc.LoadProgress:
     )
 
 
+def percent_of(partial: ipc.PartialReply) -> float:
+    assert isinstance(partial, ipc.LoadProgress), partial
+    return partial.progress
+
+
 def load(rid: str) -> ipc.LoadModel:
     return ipc.LoadModel(
         request_id=rid,
@@ -161,7 +166,7 @@ def test_partial_replies_arrive_in_order_before_the_final_one(tmp_path: Path) ->
             await w1.send(ipc.LoadResult(request_id="l1", model=MODEL))
             async for partial in stream:
                 assert isinstance(partial, ipc.LoadProgress)
-                seen.append(partial.progress)
+                seen.append(percent_of(partial))
             assert stream.final == ipc.LoadResult(request_id="l1", model=MODEL)
             assert not stream.is_open
         assert seen == [5.0, 20.0, 60.0]
@@ -195,7 +200,7 @@ def test_an_error_reply_raises_a_service_error_with_its_code(tmp_path: Path) -> 
             await w1.send(
                 ipc.ErrorReply(request_id="l1", code=ErrorCode.DOWNLOAD_REQUIRED, message="x")
             )
-            assert (await anext(stream)).progress == 5.0
+            assert percent_of(await anext(stream)) == 5.0
             with pytest.raises(ServiceError) as failed:
                 await anext(stream)
             assert failed.value.code is ErrorCode.DOWNLOAD_REQUIRED
@@ -220,7 +225,7 @@ def test_a_lost_worker_fails_its_open_streams_at_once_and_no_others(tmp_path: Pa
 
         lost = WorkerState("w1", "cpu", last_exit=worker_exit("crash", "killed by signal 9"))
         link.worker_lost(lost, "it crashed")
-        assert (await anext(on_w1)).progress == 5.0  # what came before the loss
+        assert percent_of(await anext(on_w1)) == 5.0  # what came before the loss
         with pytest.raises(ServiceError) as caught:
             await asyncio.wait_for(anext(on_w1), WAIT_S)
         assert caught.value.code is ErrorCode.WORKER_UNAVAILABLE
@@ -330,7 +335,7 @@ def test_a_stream_times_out_only_after_a_silence_and_then_cancels(tmp_path: Path
                 await w1.next()
                 reporting = asyncio.create_task(keep_reporting())
                 async for partial in s:
-                    seen.append(partial.progress)
+                    seen.append(percent_of(partial))
         await reporting
         assert seen == [1.0, 2.0, 3.0, 4.0]  # progress kept it alive past 1 s
         assert await w1.next() == (ipc.Cancel(request_id="l1"), [])

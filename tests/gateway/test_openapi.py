@@ -193,6 +193,29 @@ def test_form_fields_are_documented(client: TestClient) -> None:
     assert set(fields["response_format"]["enum"]) == {"json", "text", "srt", "verbose_json", "vtt"}
 
 
+def test_a_streamed_transcription_is_documented(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    post = document["paths"]["/v1/audio/transcriptions"]["post"]
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert form["stream"] == {"type": "boolean", "default": False}
+    answer = post["responses"]["200"]["content"]
+    assert {"application/json", "text/plain", "text/vtt", "text/event-stream"} == set(answer)
+    events = answer["text/event-stream"]["x-events"]["anyOf"]
+    names = [event["$ref"].rsplit("/", 1)[1] for event in events]
+    assert names == ["TranscriptTextDelta", "TranscriptTextDone", "TranscriptError"]
+    schemas = document["components"]["schemas"]
+    delta, done, error = (schemas[name] for name in names)
+    assert delta["properties"]["type"] == {"enum": ["transcript.text.delta"]}
+    assert set(delta["required"]) == {"type", "delta"}
+    assert set(done["required"]) == {"type", "text"}
+    assert error["properties"]["error"] == {"$ref": "#/components/schemas/ErrorInfo"}
+    # OpenAI's API streams no translation: that form has no `stream`, and no events.
+    translation = document["paths"]["/v1/audio/translations"]["post"]
+    fields = translation["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert "stream" not in fields
+    assert "text/event-stream" not in translation["responses"]["200"]["content"]
+
+
 def _compute_config(document: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = document["components"]["schemas"]["LoadComputeConfig"]
     return schema

@@ -57,6 +57,7 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
         options=TranscribeOptions(language="en", word_timestamps=True, beam_size=2),
     ),
     ipc.Transcribe(request_id="r5", model_id="m", work_class="bulk"),
+    ipc.Transcribe(request_id="r5b", model_id="m", stream_segments=True),
     ipc.Cancel(request_id="r5"),
     ipc.Shutdown(reason="test"),
     ipc.DetectLanguage(request_id="d1", texts=["bonjour"], candidates=["fr", "en"]),
@@ -117,6 +118,7 @@ FROM_WORKER: list[ipc.WorkerMessage] = [
         segments=[SEGMENT],
         inference_ms=123.0,
     ),
+    ipc.TranscribeSegment(request_id="r5b", segment=SEGMENT),
     ipc.ErrorReply(
         request_id="r5", code=ErrorCode.INVALID_AUDIO, message="bad", details={"bytes": 3}
     ),

@@ -9,6 +9,7 @@ windows of concurrent transcriptions share calls (batched_whisper.py says when).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -93,11 +94,13 @@ class WhisperEngine:
         request: Transcribe,
         should_stop: StopCheck | None = None,
         priority: int = 0,
+        on_segment: Callable[[Segment], None] | None = None,
     ) -> TranscribeResult:
         """The reply to `request`, for its audio as 16 kHz samples (the caller adds how long
         the request queued). Raises Stopped when `should_stop` says so between two segments
         (each next segment is decoded only when asked for). Its model calls wait with
-        `priority` (its class of work's) when they queue behind others'."""
+        `priority` (its class of work's) when they queue behind others'. `on_segment` hears
+        each segment as soon as it is decoded."""
         options = request.options
         check_options(options)
         started = time.perf_counter()
@@ -108,6 +111,8 @@ class WhisperEngine:
             )
             for raw in segments_iter:
                 segments.append(_segment(raw, options.word_timestamps))
+                if on_segment is not None:
+                    on_segment(segments[-1])
                 if should_stop is not None and should_stop():
                     raise Stopped
         return TranscribeResult(

@@ -20,6 +20,9 @@ holds more per byte, so a small compressed file may be longer: a misjudged class
 only waiting time, and the starvation rule of priorities.py bounds that). Anything larger
 is bulk.
 
+A transcription that asks for `stream_segments` also sends each segment as a
+TranscribeSegment partial reply as soon as faster-whisper yields it.
+
 `cancel` drops a request that still waits, without a reply; a transcription that runs is
 asked to stop between two segments, and then sends no reply either (the gateway stopped
 waiting). A translation batch that runs is shared by others and always finishes.
@@ -41,7 +44,9 @@ from protocol.vocabulary import ModelKind
 from protocol.wire.messages import (
     ErrorReply,
     LaneDepth,
+    Segment,
     Transcribe,
+    TranscribeSegment,
     Translate,
     TranslateResult,
     Translation,
@@ -258,7 +263,13 @@ class InferenceQueues:
             samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
             with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
                 try:
-                    result = engine.transcribe(samples, request, audio.stop.is_set, audio.priority)
+                    result = engine.transcribe(
+                        samples,
+                        request,
+                        audio.stop.is_set,
+                        audio.priority,
+                        self._segment_sender(request),
+                    )
                 except Stopped:
                     tally.requests = 0  # neither served nor failed
                     log.info("request %s stopped: it was cancelled", request.request_id)
@@ -274,6 +285,13 @@ class InferenceQueues:
             queue_ms,
         )
         return msgspec.structs.replace(result, queue_ms=queue_ms)
+
+    def _segment_sender(self, request: Transcribe) -> Callable[[Segment], None] | None:
+        """Sends each segment as a partial reply when the request streams its answer."""
+        if not request.stream_segments:
+            return None
+        rid = request.request_id
+        return lambda segment: self._outbox.send(TranscribeSegment(request_id=rid, segment=segment))
 
 
 def _translate_reply(

@@ -99,7 +99,12 @@ def collect(
             raise AssertionError(
                 f"condition not met in {timeout_s} s; saw {[e['t'] for e in seen]}"
             )
-        event: dict[str, Any] = json.loads(ws.recv(timeout=remaining))
+        try:
+            event: dict[str, Any] = json.loads(ws.recv(timeout=remaining))
+        except TimeoutError:
+            raise AssertionError(
+                f"condition not met in {timeout_s} s; saw {[e['t'] for e in seen]}"
+            ) from None
         seen.append(event)
         if until(event):
             return seen

@@ -139,10 +139,18 @@ def test_a_silent_remote_worker_is_lost_then_readmitted_with_its_models(remote: 
 def test_a_load_past_a_workers_memory_cap_ends_only_that_worker(remote: Remote) -> None:
     gateway = remote.gateway
     survivor = gateway.worker("remote-a")
-    # The suite's tiny Whisper takes ~80 MB more than an idle worker (~50 MB).
-    capped = remote.start("remote-b", "--memory-limit-mb", "90")
+    # The cap sits just above what this worker holds idle (measured here, it differs between
+    # machines), well under what a load of the suite's tiny Whisper adds (~50 MB).
+    probe = remote.start("remote-b")
+    gateway.wait_for(lambda: len(gateway.workers()) == 2, 15, "the probe")
+    gateway.wait_state("remote-b", {"ready"}, timeout_s=15)
+    gateway.wait_for(lambda: _rss_mb(gateway, "remote-b") is not None, 10, "idle memory")
+    idle_mb = _rss_mb(gateway, "remote-b") or 0.0
+    stop_worker(probe)
+    gateway.wait_for(lambda: gateway.state_of("remote-b") != "ready", 15, "the probe gone")
+    capped = remote.start("remote-b", "--memory-limit-mb", str(round(idle_mb + 20)))
     gateway.wait_for(lambda: len(gateway.workers()) == 2, 15, "the capped worker")
-    gateway.wait_state("remote-b", {"ready"})
+    gateway.wait_state("remote-b", {"ready"}, timeout_s=15)
     with gateway.events() as ws:
         answer = gateway.load(SMALL_MODEL)
         assert answer.status_code == 202, answer.text
@@ -161,3 +169,8 @@ def test_a_load_past_a_workers_memory_cap_ends_only_that_worker(remote: Remote) 
     served = gateway.transcribe()
     assert served.status_code == 200
     assert served.json()["text"] != TINY_WHISPER_PHRASE
+
+
+def _rss_mb(gateway: Gateway, worker_id: str) -> float | None:
+    memory = gateway.worker(worker_id).get("memory")
+    return float(memory["process_rss_mb"]) if memory else None

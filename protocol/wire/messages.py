@@ -4,26 +4,29 @@ Every message is a tagged Struct; each direction has one union, so one decode bo
 validates and dispatches. Requests carry `request_id`; replies and events echo it.
 A request gets any number of partial replies (`PartialReply`, in order) and then exactly
 one final reply (`FinalReply`); the gateway may send more messages naming an open request
-(`Cancel`, later audio chunks). Audio travels as its own ZeroMQ frame after the message,
-never inside msgpack. New fields are appended with defaults so older peers still decode.
+(`Cancel`, a live stream's `StreamAudio` and `StreamEnd`). Audio travels as its own ZeroMQ
+frame after the message, never inside msgpack. New fields are appended with defaults so older
+peers still decode.
 Decoding checks every range (the decoding options are `protocol.options`'), so a worker
 refuses what is out of range.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from protocol.errors import ErrorCode
-from protocol.options import TranscribeOptions, TranslateOptions
+from protocol.options import BeamSize, InitialPrompt, Language, TranscribeOptions, TranslateOptions
 from protocol.vocabulary import (
     WHISPER_SAMPLE_RATE,
     AudioEncoding,
     ComputeType,
     ModelKind,
+    RawEncoding,
     SampleRate,
+    Task,
 )
 
 PROTOCOL_VERSION = 1
@@ -211,6 +214,64 @@ class DownloadModel(_Message):
     source: ModelSource
 
 
+# ---------------------------------------------------------------- live caption streams
+
+
+class LiveResume(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where a live stream stands after its last final (worker/live/events.py ResumeState):
+    with the audio that follows, enough to go on on another worker."""
+
+    start_sample: int = 0  # the first 16 kHz sample no final covers, from the stream's start
+    segment_index: int = 0  # the index the next final gets
+    prompt: str | None = None  # the end of the earlier finals: the next segment's prompt
+    last_end_ms: int = 0  # where the last final ended; the next starts no earlier
+
+
+class LiveOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """How a live stream decodes (the session's ASR config decides them)."""
+
+    language: Language | None = None  # None: the model's own (English-only) or detected
+    task: Task = "transcribe"
+    beam_size: BeamSize = 1  # of partial decodes: many, so cheap
+    final_beam_size: BeamSize = 5  # of the one decode that makes each final
+    initial_prompt: InitialPrompt | None = None  # the first segment's prompt
+    # A partial decode once this much new speech waits (a final whenever one is due).
+    partial_every_ms: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 400
+
+
+class StreamOpen(_Message):
+    """Opens a live caption stream on a loaded speech model. The audio the gateway holds
+    for it (client frames in `encoding` at `sample_rate`, starting at 16 kHz stream sample
+    `held_start_sample`) follows as the next frame, if any; on a re-opened stream `resume`
+    says where the last final left it. Partial replies: CaptionPartial, CaptionFinal; the
+    final reply: StreamClosed once the audio ended and every final is out."""
+
+    request_id: str
+    model_id: str
+    encoding: RawEncoding = "pcm_s16le"
+    sample_rate: SampleRate = WHISPER_SAMPLE_RATE
+    options: LiveOptions = msgspec.field(default_factory=LiveOptions)
+    resume: LiveResume | None = None
+    held_start_sample: int = 0
+    audio_ended: bool = False  # the client already sent client.audio.end
+    sid: str = ""  # for the worker's log lines
+    http_request_id: str = ""
+
+
+class StreamAudio(_Message):
+    """More audio of an open stream: client frames as the next ZeroMQ frame. `seq` counts a
+    stream's chunks from 1 (a re-opened stream starts again at 1)."""
+
+    request_id: str
+    seq: int
+
+
+class StreamEnd(_Message):
+    """The client's `client.audio.end`: what is left becomes final, then StreamClosed."""
+
+    request_id: str
+
+
 GatewayMessage = (
     LoadModel
     | UnloadModel
@@ -222,6 +283,9 @@ GatewayMessage = (
     | DetectLanguage
     | Cancel
     | DownloadModel
+    | StreamOpen
+    | StreamAudio
+    | StreamEnd
 )
 
 
@@ -357,9 +421,50 @@ class DownloadResult(_Message):
     total_bytes: int = 0
 
 
-# What a request hears before its final reply, in order. Adding a kind of partial reply
-# (live captions) is one more member here.
-PartialReply = LoadProgress | TranscribeSegment
+class CaptionWord(msgspec.Struct, kw_only=True):
+    text: str  # with Whisper's leading space
+    start_ms: int
+    end_ms: int
+    probability: float
+
+
+class CaptionPartial(_Message):
+    """A live stream's segment as heard so far; `stable_text` will not change."""
+
+    request_id: str
+    segment_index: int
+    text: str
+    stable_text: str = ""
+    audio_ms: int = 0  # how much of the stream's audio the decode heard
+
+
+class CaptionFinal(_Message):
+    """A live stream's segment, final. Times are ms on the stream's clock."""
+
+    request_id: str
+    segment_index: int
+    text: str
+    start_ms: int
+    end_ms: int
+    words: list[CaptionWord] = msgspec.field(default_factory=list)
+    # Everything before this 16 kHz sample is final: the gateway may drop that audio.
+    end_sample: int = 0
+    reason: str = ""  # end_of_speech, max_length, end_of_audio
+    audio_ms: int = 0
+    resume: LiveResume = msgspec.field(default_factory=LiveResume)  # the state right after
+
+
+class StreamClosed(_Message):
+    """A live stream's final reply: its audio ended and every final is out."""
+
+    request_id: str
+    finals: int = 0  # finals this worker sent for it
+    audio_ms: int = 0  # audio it received, on the stream's clock
+
+
+# What a request hears before its final reply, in order: load progress, a streamed
+# transcription's segments, a live stream's captions.
+PartialReply = LoadProgress | TranscribeSegment | CaptionPartial | CaptionFinal
 
 # Replies that end a request.
 FinalReply = (
@@ -371,6 +476,7 @@ FinalReply = (
     | TranslateResult
     | LanguagesDetected
     | DownloadResult
+    | StreamClosed
 )
 
 WorkerMessage = Hello | Heartbeat | Goodbye | PartialReply | FinalReply

@@ -78,6 +78,18 @@ FROM_GATEWAY: list[ipc.GatewayMessage] = [
     ipc.Translate(
         request_id="r7", model_id="m", texts=[], source_language="en", target_language="fr"
     ),
+    ipc.StreamOpen(
+        request_id="s1",
+        model_id="m",
+        encoding="f32le",
+        sample_rate=48000,
+        options=ipc.LiveOptions(language="en", beam_size=1, partial_every_ms=300),
+        resume=ipc.LiveResume(start_sample=32000, segment_index=2, prompt=" Hi.", last_end_ms=1900),
+        held_start_sample=32000,
+        sid="session-1",
+    ),
+    ipc.StreamAudio(request_id="s1", seq=3),
+    ipc.StreamEnd(request_id="s1"),
 ]
 
 FROM_WORKER: list[ipc.WorkerMessage] = [
@@ -135,6 +147,22 @@ FROM_WORKER: list[ipc.WorkerMessage] = [
         ],
         inference_ms=12.5,
     ),
+    ipc.CaptionPartial(
+        request_id="s1", segment_index=0, text=" Turn on", stable_text=" Turn", audio_ms=800
+    ),
+    ipc.CaptionFinal(
+        request_id="s1",
+        segment_index=0,
+        text=" Turn on the lights.",
+        start_ms=120,
+        end_ms=1900,
+        words=[ipc.CaptionWord(text=" Turn", start_ms=120, end_ms=400, probability=0.9)],
+        end_sample=30400,
+        reason="end_of_speech",
+        audio_ms=2400,
+        resume=ipc.LiveResume(start_sample=30400, segment_index=1, prompt=" Turn on the lights."),
+    ),
+    ipc.StreamClosed(request_id="s1", finals=1, audio_ms=2400),
 ]
 
 

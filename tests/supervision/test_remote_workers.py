@@ -138,16 +138,15 @@ def test_a_silent_remote_worker_is_lost_then_readmitted_with_its_models(remote: 
 
 def test_a_load_past_a_workers_memory_cap_ends_only_that_worker(remote: Remote) -> None:
     gateway = remote.gateway
+    # remote-a holds a model, so placement (fewest models first) sends the next load to
+    # remote-b whatever ran before this test.
+    if not gateway.worker("remote-a")["models"]:
+        assert gateway.load(MODEL).status_code == 202
+        gateway.wait_for(lambda: gateway.model_status() == "loaded", 30, "the model on remote-a")
     survivor = gateway.worker("remote-a")
     # The cap sits just above what this worker holds idle (measured here, it differs between
     # machines), well under what a load of the suite's tiny Whisper adds (~50 MB).
-    probe = remote.start("remote-b")
-    gateway.wait_for(lambda: len(gateway.workers()) == 2, 15, "the probe")
-    gateway.wait_state("remote-b", {"ready"}, timeout_s=15)
-    gateway.wait_for(lambda: _rss_mb(gateway, "remote-b") is not None, 10, "idle memory")
-    idle_mb = _rss_mb(gateway, "remote-b") or 0.0
-    stop_worker(probe)
-    gateway.wait_for(lambda: gateway.state_of("remote-b") != "ready", 15, "the probe gone")
+    idle_mb = _idle_rss_mb(remote)
     capped = remote.start("remote-b", "--memory-limit-mb", str(round(idle_mb + 20)))
     gateway.wait_for(lambda: len(gateway.workers()) == 2, 15, "the capped worker")
     gateway.wait_state("remote-b", {"ready"}, timeout_s=15)
@@ -169,6 +168,27 @@ def test_a_load_past_a_workers_memory_cap_ends_only_that_worker(remote: Remote) 
     served = gateway.transcribe()
     assert served.status_code == 200
     assert served.json()["text"] != TINY_WHISPER_PHRASE
+
+
+def _idle_rss_mb(remote: Remote) -> float:
+    gateway = remote.gateway
+    probe = remote.start("remote-b")
+    gateway.wait_for(lambda: len(gateway.workers()) == 2, 15, "the probe")
+    gateway.wait_state("remote-b", {"ready"}, timeout_s=15)
+    # A fresh worker still grows for a moment (imports, the first heartbeats): the figure
+    # counts once it has held still over three heartbeats (one a second).
+    readings: list[float] = []
+
+    def settled() -> bool:
+        readings.append(_rss_mb(gateway, "remote-b") or 0.0)
+        recent = readings[-12:]
+        return len(recent) == 12 and max(recent) - min(recent) < 1.0
+
+    gateway.wait_for(lambda: time.sleep(0.25) is None and settled(), 20, "idle memory settled")
+    idle_mb = readings[-1]
+    stop_worker(probe)
+    gateway.wait_for(lambda: gateway.state_of("remote-b") != "ready", 15, "the probe gone")
+    return idle_mb
 
 
 def _rss_mb(gateway: Gateway, worker_id: str) -> float | None:

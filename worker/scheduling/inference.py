@@ -112,8 +112,9 @@ class InferenceQueues:
             priority=_PRIORITY[_MT_CLASS],
         )
         self._asr_limit = min(tuning.queue_limit, _ASR_QUEUE_CAP)
-        # Transcriptions queued or running, by request id: the flag a Cancel sets.
-        self._stops: dict[str, threading.Event] = {}
+        # Transcriptions queued or running, by request id: the flag a Cancel sets, and the
+        # HTTP request's id for the log line.
+        self._stops: dict[str, tuple[threading.Event, str]] = {}
         self._stops_lock = threading.Lock()
 
     def close(self) -> None:
@@ -142,7 +143,7 @@ class InferenceQueues:
         item = _Audio(request, audio, stop, priority)
         pending = Pending(item, None, 1, time.monotonic(), rid)
         with self._stops_lock:
-            self._stops[rid] = stop
+            self._stops[rid] = (stop, request.http_request_id)
 
         def policy() -> LanePolicy:
             # The model's lanes share the decode slots its plan gives it (decode_plan.py),
@@ -170,11 +171,14 @@ class InferenceQueues:
         """The gateway no longer waits for this request (the module docstring says how)."""
         dropped = self._queues.cancel(request_id)
         with self._stops_lock:
-            stop = self._stops.pop(request_id, None) if dropped else self._stops.get(request_id)
-        if stop is not None:
-            stop.set()
+            found = self._stops.pop(request_id, None) if dropped else self._stops.get(request_id)
+        if found is None:
+            return
+        stop, http_request_id = found
+        stop.set()
         if dropped:
-            log.info("request %s was cancelled before it ran", request_id)
+            with request_logging(http_request_id):
+                log.info("request %s was cancelled before it ran", request_id)
 
     def _enqueue(
         self,
@@ -261,6 +265,9 @@ class InferenceQueues:
         tally = Tally()
         try:
             samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
+            if audio.stop.is_set():  # cancelled while its audio was decoded
+                log.info("request %s stopped: it was cancelled", request.request_id)
+                return None
             with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
                 try:
                     result = engine.transcribe(

@@ -23,6 +23,7 @@ from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.transcription.service import TranscriptionService
+from gateway.transcription.upload_budget import UploadBudget
 from gateway.translation.service import TranslationService
 from gateway.workers.control import WorkerControl
 from gateway.workers.link import WorkerLink
@@ -54,6 +55,7 @@ class Services:
     metrics: Metrics
     status: StatusSnapshot
     downloads: ModelDownloads
+    uploads: UploadBudget
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -19,19 +20,33 @@ def json_response(body: Any, status_code: int = 200) -> Response:
     return Response(_encoder.encode(body), status_code=status_code, media_type="application/json")
 
 
-async def read_body(request: Request, limit_bytes: int, limit_text: str | None = None) -> bytes:
+async def read_body(
+    request: Request,
+    limit_bytes: int,
+    limit_text: str | None = None,
+    *,
+    expect: Callable[[int], None] | None = None,
+    add: Callable[[int], None] | None = None,
+) -> bytes:
     """The whole body, refusing (413) as soon as it passes the limit: no more is read.
-    `limit_text`: the limit as the 413 states it (default: `limit_bytes` in its unit)."""
+    `limit_text`: the limit as the 413 states it (default: `limit_bytes` in its unit).
+    `expect` hears the declared length before any byte is read, `add` each chunk's size as
+    it comes (a memory budget: either may refuse by raising)."""
     declared = request.headers.get("content-length")
     stated = limit_text or size_text(limit_bytes)
-    if declared is not None and declared.isdigit() and int(declared) > limit_bytes:
-        raise _too_large(limit_bytes, int(declared), stated)
+    if declared is not None and declared.isdigit():
+        if int(declared) > limit_bytes:
+            raise _too_large(limit_bytes, int(declared), stated)
+        if expect is not None:
+            expect(int(declared))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit_bytes:
             raise _too_large(limit_bytes, size, stated)
+        if add is not None:
+            add(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -8,11 +8,9 @@ JSON, to a file the tests read.
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import time
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.audio import LONG_CLIP, clip_path, short_clips
 from tests.support.gateway_process import GatewayProcess, gateway_process
-from tests.support.wav_samples import read_wav_pcm
+from tests.support.wav_samples import repeated_wav
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +30,8 @@ TRANSCRIBE = f"/api/asr/transcribe?model_id={MODEL}"
 HANG_UPS = 6
 
 
-def repeated_wav(name: str, times: int) -> bytes:
-    pcm, rate = read_wav_pcm(clip_path(name))
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm * times)
-    return out.getvalue()
-
-
 # About five minutes of speech: tens of seconds of decoding for each client on 2 cores.
-LONG = repeated_wav(LONG_CLIP, 8)
+LONG = repeated_wav(clip_path(LONG_CLIP), 8)
 
 
 @pytest.fixture(scope="module")

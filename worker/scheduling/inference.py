@@ -33,7 +33,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import msgspec
@@ -54,11 +55,14 @@ from protocol.wire.messages import (
     WorkerMessage,
 )
 from protocol.wire.tuning import WorkerTuning
-from worker.engines.audio import decode_audio
+from worker.engines.audio_windows import duration_s, windows
 from worker.engines.mt_batch import Outcome, batch_key, translate_together
 from worker.engines.stopping import Stopped
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
+from worker.engines.windowed import transcribe_windows
+from worker.memory import release_freed_memory
+from worker.memory_admission import MemoryAdmission, need_mb
 from worker.models.cache import ModelCache, Tally
 from worker.outbox import Outbox
 from worker.scheduling.batcher import Pending
@@ -97,9 +101,16 @@ _ASR_QUEUE_CAP = 32
 
 class InferenceQueues:
     def __init__(
-        self, cache: ModelCache, outbox: Outbox, tuning: WorkerTuning, submit: Submit
+        self,
+        cache: ModelCache,
+        outbox: Outbox,
+        tuning: WorkerTuning,
+        submit: Submit,
+        admission: MemoryAdmission | None = None,
     ) -> None:
         self._cache = cache
+        self._window_s = float(tuning.asr_window_seconds)
+        self._admission = admission or MemoryAdmission(0.0)
         self._outbox = outbox
         self._queues = RequestQueues(submit)
         self._mt_policy = LanePolicy(
@@ -264,23 +275,27 @@ class InferenceQueues:
             return None
         tally = Tally()
         try:
-            samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
-            if audio.stop.is_set():  # cancelled while its audio was decoded
-                log.info("request %s stopped: it was cancelled", request.request_id)
-                return None
-            with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
-                try:
-                    result = engine.transcribe(
-                        samples,
-                        request,
-                        audio.stop.is_set,
-                        audio.priority,
-                        self._segment_sender(request),
-                    )
-                except Stopped:
-                    tally.requests = 0  # neither served nor failed
+            with self._admitted(audio):
+                if audio.stop.is_set():  # cancelled while its audio was measured
                     log.info("request %s stopped: it was cancelled", request.request_id)
                     return None
+                parts = windows(
+                    audio.data, request.audio_format, request.sample_rate, self._window_s
+                )
+                with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
+                    try:
+                        result = transcribe_windows(
+                            engine,
+                            parts,
+                            request,
+                            audio.stop.is_set,
+                            audio.priority,
+                            self._segment_sender(request),
+                        )
+                    except Stopped:
+                        tally.requests = 0  # neither served nor failed
+                        log.info("request %s stopped: it was cancelled", request.request_id)
+                        return None
         except Exception as exc:
             _log_unexpected(exc)
             return error_reply(request.request_id, exc)
@@ -292,6 +307,24 @@ class InferenceQueues:
             queue_ms,
         )
         return msgspec.structs.replace(result, queue_ms=queue_ms)
+
+    @contextmanager
+    def _admitted(self, audio: _Audio) -> Iterator[None]:
+        """The audio's decoded length is checked against its limit, and its memory against
+        the worker's cap, before any of it is decoded into samples (both only when set: the
+        measure decodes the file once, keeping no samples)."""
+        request = audio.request
+        limit = request.max_audio_seconds
+        if not limit and not self._admission.enabled:
+            yield
+            return
+        seconds = duration_s(audio.data, request.audio_format, request.sample_rate, limit)
+        with self._admission.admitted(need_mb(min(seconds, self._window_s))):
+            try:
+                yield
+            finally:
+                if self._admission.enabled:
+                    release_freed_memory()  # so the next admission reads a true RSS
 
     def _segment_sender(self, request: Transcribe) -> Callable[[Segment], None] | None:
         """Sends each segment as a partial reply when the request streams its answer."""

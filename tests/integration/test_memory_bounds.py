@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -134,9 +133,8 @@ def test_audio_that_decodes_past_the_limit_is_refused_at_the_limit(
     bomb = encode(silent_wav(20 * 60), "flac")  # twenty minutes of silence, a few kB
     assert len(bomb) < 300_000
     pid = worker(gateway)["pid"]
-    with PeakRss(pid) as rss:
-        with gateway.client() as client:
-            answer = client.post(TRANSCRIBE, content=bomb, headers={"content-type": "audio/flac"})
+    with PeakRss(pid) as rss, gateway.client() as client:
+        answer = client.post(TRANSCRIBE, content=bomb, headers={"content-type": "audio/flac"})
     error = error_of(answer, 413, "PAYLOAD_TOO_LARGE")
     assert f"{LIMIT_S} seconds (LX_MAX_AUDIO_SECONDS)" in error["message"]
     assert LIMIT_S < error["details"]["decoded_seconds_at_least"] < LIMIT_S + 2

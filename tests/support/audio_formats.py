@@ -21,7 +21,7 @@ def encode(wav: Path | bytes, container: str) -> bytes:
     codec, rate = FORMATS[container]
     out = io.BytesIO()
     source_file = str(wav) if isinstance(wav, Path) else io.BytesIO(wav)
-    with av.open(source_file) as source, av.open(out, "w", format=container) as target:
+    with av.open(source_file, "r") as source, av.open(out, "w", format=container) as target:
         stream = target.add_stream(codec, rate=rate)
         assert isinstance(stream, av.audio.stream.AudioStream)
         resampler = av.AudioResampler(format=stream.format, layout="mono", rate=rate)

@@ -4,6 +4,8 @@ decoded length is measured against a limit without keeping samples."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from faster_whisper.audio import decode_audio as whole_file
@@ -30,13 +32,13 @@ def test_longer_audio_is_cut_into_windows_that_join_back_into_it() -> None:
     assert len(parts) == 5
     assert [p.last for p in parts] == [False] * 4 + [True]
     assert np.array_equal(np.concatenate([p.samples for p in parts]), whole)
-    for part, following in zip(parts, parts[1:], strict=False):
+    for part, following in itertools.pairwise(parts):
         assert 5.0 <= part.samples.size / 16_000 <= 10.0  # cut in its last five seconds
         assert following.offset_s == pytest.approx(part.offset_s + part.samples.size / 16_000)
 
 
 def test_a_cut_falls_in_the_quiet_between_two_sounds() -> None:
-    t = np.arange(int(20 * 16_000)) / 16_000
+    t = np.arange(20 * 16_000) / 16_000
     tone = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2")
     tone[int(8.2 * 16_000) : int(8.5 * 16_000)] = 0  # 300 ms of silence
     first = next(windows(wav_bytes(tone.tobytes()), "container", 16_000, 10))

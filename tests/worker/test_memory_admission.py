@@ -11,9 +11,8 @@ from worker.memory_admission import MemoryAdmission, need_mb
 def test_what_fits_beside_the_rss_is_admitted_and_held_until_it_ends() -> None:
     admission = MemoryAdmission(500.0, measure=lambda: 300.0)
     with admission.admitted(150.0):
-        with pytest.raises(ServiceError) as refused:  # 300 + 150 held + 100 > 500
-            with admission.admitted(100.0):
-                pass
+        with pytest.raises(ServiceError) as refused, admission.admitted(100.0):
+            pass  # 300 + 150 held + 100 > 500
         assert refused.value.code == ErrorCode.INSUFFICIENT_MEMORY
         assert refused.value.details["required_mb"] == 100.0
         assert refused.value.details["available_mb"] == 50.0
@@ -30,9 +29,8 @@ def test_without_a_cap_everything_is_admitted() -> None:
 
 def test_a_refused_request_reserves_nothing() -> None:
     admission = MemoryAdmission(400.0, measure=lambda: 300.0)
-    with pytest.raises(ServiceError):
-        with admission.admitted(200.0):
-            pass
+    with pytest.raises(ServiceError), admission.admitted(200.0):
+        pass
     with admission.admitted(99.0):
         pass
 

@@ -23,6 +23,12 @@ is bulk.
 A transcription that asks for `stream_segments` also sends each segment as a
 TranscribeSegment partial reply as soon as faster-whisper yields it.
 
+A transcription's audio is decoded and transcribed window by window (`asr_window_seconds`,
+engines/audio_windows.py and engines/windowed.py), so its memory is one window's whatever
+the file's length. When the request sets `max_audio_seconds`, or the worker has a memory
+cap, the decoded length is measured first (no samples kept, stopped at the limit: 413), and
+the transcription is admitted against the cap from it (memory_admission.py: 507).
+
 `cancel` drops a request that still waits, without a reply; a transcription that runs is
 asked to stop between two segments, and then sends no reply either (the gateway stopped
 waiting). A translation batch that runs is shared by others and always finishes.

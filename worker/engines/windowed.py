@@ -3,8 +3,9 @@
 Each window is transcribed on its own, and its segments are moved to where the window lies
 in the whole audio (times, words, `seek`) and numbered on from the previous window's. What
 Whisper carries from one 30 s window to the next inside faster-whisper is carried here
-across windows: the text so far as the prompt (when `condition_on_previous_text`, as
-faster-whisper does), and the language the first window detected. Audio that is one window
+across windows: the end of the text so far as the prompt (when `condition_on_previous_text`,
+as faster-whisper does; only segments that are likely speech, decoded at a low temperature),
+and the language the first window detected. Audio that is one window
 is transcribed exactly as before: the same call with the same samples.
 """
 
@@ -19,9 +20,13 @@ from worker.engines.audio_windows import Window
 from worker.engines.stopping import StopCheck, Stopped
 from worker.engines.whisper import WhisperEngine
 
-# Characters of the text so far given as the next window's prompt: faster-whisper keeps
-# only its last 223 tokens anyway.
-_PROMPT_CHARS = 1000
+# Characters of the text so far given as the next window's prompt: a sentence or two,
+# what continuity needs. A long prompt of repeated text (silence heard as " You" again and
+# again) made the model repeat itself into its temperature fallback: 4x slower, measured.
+_PROMPT_CHARS = 200
+# Segments decoded above this temperature are not carried (faster-whisper's own
+# `prompt_reset_on_temperature`), nor segments that are most likely no speech.
+_PROMPT_MAX_TEMPERATURE = 0.5
 _FRAMES_PER_SECOND = 100  # faster-whisper's `seek` counts 10 ms feature frames
 
 
@@ -62,7 +67,13 @@ def _next_request(
     options = request.options
     prompt = None
     if options.condition_on_previous_text:
-        prompt = "".join(s.text for s in segments)[-_PROMPT_CHARS:].strip() or None
+        heard = (
+            s.text
+            for s in segments
+            if s.no_speech_prob < options.no_speech_threshold
+            and s.temperature <= _PROMPT_MAX_TEMPERATURE
+        )
+        prompt = "".join(heard)[-_PROMPT_CHARS:].strip() or None
     language = options.language or merged.language
     return msgspec.structs.replace(
         request,

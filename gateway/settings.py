@@ -168,12 +168,14 @@ class Settings:
         )
 
     def _budget_fits(self) -> Settings:
-        """An upload budget below the largest upload would refuse such an upload forever."""
-        if self.upload_budget_mb < self.max_upload_mb:
+        """A budget below what the largest upload holds while it is read (twice its size: the
+        chunks and their joined copy) would refuse such an upload forever."""
+        if self.upload_budget_mb < 2 * self.max_upload_mb:
             raise SettingsError(
-                f"LX_UPLOAD_BUDGET_MB={self.upload_budget_mb} is below "
-                f"LX_MAX_UPLOAD_MB={self.max_upload_mb:g}: an upload of the largest size could "
-                "never be read; raise the budget or lower the upload limit"
+                f"LX_UPLOAD_BUDGET_MB={self.upload_budget_mb} is below twice "
+                f"LX_MAX_UPLOAD_MB={self.max_upload_mb:g}: an upload of the largest size, which "
+                "is held twice while it is read, could never pass; raise the budget or lower "
+                "the upload limit"
             )
         return self
 

@@ -31,7 +31,8 @@ async def read_body(
     """The whole body, refusing (413) as soon as it passes the limit: no more is read.
     `limit_text`: the limit as the 413 states it (default: `limit_bytes` in its unit).
     `expect` hears the declared length before any byte is read, `add` each chunk's size as
-    it comes (a memory budget: either may refuse by raising)."""
+    it comes and the joined copy's while both are held (a memory budget: either may refuse
+    by raising); once the chunks are gone, `add` hears their size taken back."""
     declared = request.headers.get("content-length")
     stated = limit_text or size_text(limit_bytes)
     if declared is not None and declared.isdigit():
@@ -48,7 +49,13 @@ async def read_body(
         if add is not None:
             add(len(chunk))
         chunks.append(chunk)
-    return b"".join(chunks)
+    if add is None:
+        return b"".join(chunks)
+    add(size)  # the chunks and their joined copy, for a moment
+    body = b"".join(chunks)
+    chunks.clear()
+    add(-size)
+    return body
 
 
 def decode_json(body: bytes, kind: type[T], code: ErrorCode) -> T:

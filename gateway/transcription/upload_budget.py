@@ -3,10 +3,12 @@
 An upload is read into memory (it goes to the worker in one frame), and stays there until
 its answer is sent. Eight concurrent 95 MB uploads took the gateway to 1.2 GB, and each
 new one would add as much. So every request that reads audio holds its bytes against
-LX_UPLOAD_BUDGET_MB while it is read and answered: a request whose bytes would pass the
-budget is refused at once (its declared length) or as soon as its body passes it, with
-503 QUEUE_FULL and `Retry-After` (the budget frees as other requests are answered). The
-budget is at least LX_MAX_UPLOAD_MB (settings check it), so any one upload can pass alone.
+LX_UPLOAD_BUDGET_MB while it is read and answered, copies included (the body's chunks and
+their joined copy, a multipart body and its file, while both are alive): a request whose
+bytes would pass the budget is refused at once (its declared length) or as soon as its
+body passes it, with 503 QUEUE_FULL and `Retry-After` (the budget frees as other requests
+are answered). The budget is at least twice LX_MAX_UPLOAD_MB (settings check it), so any
+one upload can pass alone.
 """
 
 from __future__ import annotations

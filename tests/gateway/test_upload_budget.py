@@ -44,7 +44,8 @@ def test_a_hold_can_shrink_to_what_stays() -> None:
 
 
 def test_the_budget_must_hold_one_upload_of_the_largest_size() -> None:
-    with pytest.raises(SettingsError, match="LX_UPLOAD_BUDGET_MB=50"):
-        Settings.from_env({"LX_MAX_UPLOAD_MB": "100", "LX_UPLOAD_BUDGET_MB": "50"})
+    with pytest.raises(SettingsError, match="LX_UPLOAD_BUDGET_MB=150"):
+        Settings.from_env({"LX_MAX_UPLOAD_MB": "100", "LX_UPLOAD_BUDGET_MB": "150"})
+    assert Settings.from_env({"LX_MAX_UPLOAD_MB": "100", "LX_UPLOAD_BUDGET_MB": "200"})
     settings = Settings.from_env({"LX_MAX_AUDIO_SECONDS": "600"})
     assert (settings.upload_budget_mb, settings.max_audio_seconds) == (256, 600)

@@ -261,6 +261,19 @@ def test_a_resumed_stream_goes_on_after_the_last_final_without_repeating_it(peer
     assert closed.audio_ms == len(samples) * 1000 // 16_000
 
 
+def test_held_audio_that_already_ended_is_captioned_and_closed(peer: Peer) -> None:
+    # A stream re-opened after its client ended the audio: all of it comes with the open.
+    samples = read_wav_samples(clip_path("sunny_day.wav"))
+    replies = Replies()
+    peer.send(ipc.StreamOpen(request_id="held", model_id=MODEL, audio_ended=True), s16le(samples))
+    wait_closed(peer, replies, "held")
+    finals = check_stream(replies, "held")
+    assert word_error_rate(REFERENCES["sunny_day.wav"], finals_text(finals)) <= MAX_WER
+    closed = replies.of("held")[-1]
+    assert isinstance(closed, ipc.StreamClosed)
+    assert closed.audio_ms == len(samples) * 1000 // 16_000
+
+
 def test_a_cancelled_stream_gets_no_reply(peer: Peer) -> None:
     chunks = s16le_chunks(read_wav_samples(clip_path(LONG_CLIP)))
     replies = Replies()

@@ -324,6 +324,20 @@ def test_a_stream_on_a_model_that_is_not_loaded_is_refused(peer: Peer) -> None:
     assert error.code == "MODEL_NOT_LOADED"
 
 
+def test_a_stream_opened_twice_ends_with_one_invalid_request(peer: Peer) -> None:
+    replies = Replies()
+    peer.send(ipc.StreamOpen(request_id="twice", model_id=MODEL))
+    peer.send(ipc.StreamOpen(request_id="twice", model_id=MODEL))
+    wait_closed(peer, replies, "twice")
+    peer.send(ipc.StreamEnd(request_id="twice"))  # no stream by that id is left
+    peer.send(ipc.Transcribe(request_id="marker", model_id="not/loaded"), b"\0\0")
+    while not replies.of("marker"):
+        pump(peer, replies, 0.5)
+    (error,) = replies.of("twice")
+    assert isinstance(error, ipc.ErrorReply), error
+    assert error.code == "INVALID_REQUEST"
+
+
 def test_f32le_at_48_khz_is_resampled_and_captioned(peer: Peer) -> None:
     samples = read_wav_samples(clip_path("kitchen_lights.wav"))
     at_48k = resample(samples, 16_000, 48_000).astype("<f4").tobytes()

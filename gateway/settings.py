@@ -79,6 +79,11 @@ class Settings:
     # (): the loopback names and the bound address; ("*",): any Host header.
     allowed_hosts: tuple[str, ...] = ()
     max_websockets: int = 256
+    # Slow and idle clients (gateway/http/connections.py): a complete request head within
+    # this long of opening; idle keep-alive closed after this; open connections at most.
+    request_head_timeout_s: float = 5.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 1000
     max_websockets_per_client: int = 64
     log_format: Literal["text", "json"] = "text"
 
@@ -145,6 +150,9 @@ class Settings:
             cors_origins=_origins(env.get("LX_CORS_ORIGINS", "")),
             allowed_hosts=_hosts(env.get("LX_ALLOWED_HOSTS", "")),
             max_websockets=_int(env, "LX_MAX_WEBSOCKETS", 256, 1, 100_000),
+            request_head_timeout_s=_ms(env, "LX_REQUEST_HEAD_TIMEOUT_MS", 5000, 100),
+            keepalive_timeout_s=_ms(env, "LX_KEEPALIVE_TIMEOUT_MS", 5000, 100),
+            max_connections=_int(env, "LX_MAX_CONNECTIONS", 1000, 1, 1_000_000),
             max_websockets_per_client=_int(env, "LX_MAX_WEBSOCKETS_PER_CLIENT", 64, 1, 100_000),
             log_format=cast(
                 Literal["text", "json"], _choice(env, "LX_LOG_FORMAT", "text", ("text", "json"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import h11
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 _REFUSAL_GRACE_S = 1.0
 # Refused connections held at once for that; beyond, they are closed without an answer.
 REFUSAL_SLACK = 32
+# A flood refuses thousands of connections: one log line per this many seconds.
+_LOG_EVERY_S = 5.0
 
 
 def refusal_bytes(limit: int) -> bytes:
@@ -57,6 +60,17 @@ def refusal_bytes(limit: int) -> bytes:
 def bounded_protocol(head_timeout_s: float, max_connections: int) -> type[H11Protocol]:
     """The protocol class for uvicorn.Config(http=...), with these bounds."""
     refusal = refusal_bytes(max_connections)
+    last_logged = [0.0]
+
+    def log_refusal(open_now: int) -> None:
+        now = time.monotonic()
+        if now - last_logged[0] >= _LOG_EVERY_S:
+            last_logged[0] = now
+            log.warning(
+                "refusing connections: %d open, LX_MAX_CONNECTIONS cap %d",
+                open_now,
+                max_connections,
+            )
 
     class BoundedH11Protocol(H11Protocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -69,6 +83,7 @@ def bounded_protocol(head_timeout_s: float, max_connections: int) -> type[H11Pro
             count = len(self.connections)
             if count > max_connections:
                 self._refused = True
+                log_refusal(count)
                 if count > max_connections + REFUSAL_SLACK:
                     transport.abort()
                     return
@@ -80,7 +95,6 @@ def bounded_protocol(head_timeout_s: float, max_connections: int) -> type[H11Pro
             if self._refused:
                 self._cancel_head_timer()
                 if not self.transport.is_closing():
-                    log.warning("refused a connection: %d open", len(self.connections))
                     self.transport.write(refusal)
                     self.transport.close()
                 return

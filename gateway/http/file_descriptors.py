@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 # ZeroMQ (sockets, mailboxes, the io thread's epoll), worker pipes, the SQLite state,
 # model and upload files, logs: measured idle use is ~40 with one worker; room for more.
 FD_RESERVE = 128
+# asyncio accepts up to `backlog` connections per loop turn before any of them can be
+# refused (closing takes two more turns), so that number bounds the burst: a few bursts in
+# flight are taken from the reserve. The kernel's queue of connections not yet accepted
+# (no descriptors of ours) is set apart, after asyncio's listen, to uvicorn's default.
+ACCEPT_BURST = 16
+KERNEL_BACKLOG = 2048
 # Ask for no more than this when the hard limit is unlimited.
 _UNLIMITED_TARGET = 1 << 20
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from types import FrameType
 
@@ -20,7 +21,13 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gateway.http.connections import bounded_protocol
-from gateway.http.file_descriptors import FD_RESERVE, connection_cap, raise_descriptor_limit
+from gateway.http.file_descriptors import (
+    ACCEPT_BURST,
+    FD_RESERVE,
+    KERNEL_BACKLOG,
+    connection_cap,
+    raise_descriptor_limit,
+)
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,15 @@ class GatewayServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_stop_signal: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_stop_signal = on_stop_signal
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # asyncio took `backlog` as both the kernel's queue and its accepts per loop turn;
+        # listen again for a long kernel queue, the accept burst stays ACCEPT_BURST.
+        for server in getattr(self, "servers", []):
+            for listening in server.sockets:
+                with listening.dup() as again:
+                    again.listen(KERNEL_BACKLOG)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         first = not self.should_exit
@@ -62,6 +78,7 @@ def serve(app: Starlette, settings: Settings) -> None:
         log_config=None,
         # gateway.http.request_log writes the access lines (with request ids, never queries).
         access_log=False,
+        backlog=ACCEPT_BURST,
         http=bounded_protocol(settings.request_head_timeout_s, max_connections),
         timeout_keep_alive=settings.keepalive_timeout_s,  # type: ignore[arg-type]  # a float works
         # A backstop only: the gateway itself ends what is in flight at the timeout.

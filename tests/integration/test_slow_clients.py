@@ -4,6 +4,7 @@ is closed, and past LX_MAX_CONNECTIONS a new client gets 503 instead of a held s
 from __future__ import annotations
 
 import json
+import select
 import socket
 import time
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ def _closed_by_server(sock: socket.socket, within_s: float) -> float | None:
 
 
 def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body of one response read off `sock` until the server closes."""
+    """Status, headers and body of the next response on `sock` (by its content-length)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -109,13 +110,34 @@ def test_idle_keep_alive_connections_are_closed(gateway: GatewayProcess) -> None
     assert idle is not None and 0.4 < idle < 3.0, idle
 
 
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """At most 40 connections, with heads and keep-alive given long enough to hold them."""
+    env = {
+        "LX_WORKER_DEVICES": "",
+        "LX_REQUEST_HEAD_TIMEOUT_MS": "10000",
+        "LX_KEEPALIVE_TIMEOUT_MS": "10000",
+        "LX_MAX_CONNECTIONS": "40",
+    }
+    with gateway_process(tmp_path_factory.mktemp("capped"), env, wait_workers=False) as running:
+        yield running
+
+
+def _held_after_a_request(port: int) -> socket.socket:
+    """A connection the server has surely accepted: it answered on it, and keeps it open."""
+    sock = _connect(port)
+    sock.sendall(FULL_REQUEST)
+    status, _, _ = _answer(sock)
+    assert status == 200
+    return sock
+
+
 def test_past_the_connection_cap_a_new_client_gets_503_then_is_served_again(
-    gateway: GatewayProcess,
+    capped: GatewayProcess,
 ) -> None:
-    held = [_connect(gateway.port) for _ in range(40)]
+    held = [_held_after_a_request(capped.port) for _ in range(40)]
     try:
-        time.sleep(0.2)  # all 40 accepted by the server
-        with _connect(gateway.port) as extra:
+        with _connect(capped.port) as extra:
             extra.sendall(FULL_REQUEST)
             status, headers, body = _answer(extra)
     finally:
@@ -128,26 +150,26 @@ def test_past_the_connection_cap_a_new_client_gets_503_then_is_served_again(
     assert error["details"]["max_connections"] == 40
 
     def served() -> bool:
-        with gateway.client() as client:
+        with capped.client() as client:
             return client.get("/healthz").status_code == 200
 
-    gateway.wait_for(served, 10, "a client served once the held connections closed")
+    capped.wait_for(served, 10, "a client served once the held connections closed")
 
 
-def test_a_flood_past_the_cap_is_bounded(gateway: GatewayProcess) -> None:
-    # 40 held plus 32 refusals waiting for a request; beyond, closed at once.
-    flood = [_connect(gateway.port) for _ in range(150)]
+def test_a_flood_past_the_cap_holds_no_more_than_the_cap(capped: GatewayProcess) -> None:
+    time.sleep(1)  # the server has seen the previous test's connections close
+    flood = [_connect(capped.port) for _ in range(150)]
     try:
-        time.sleep(0.5)
-        closed = [_closed_by_server(sock, within_s=0.05) for sock in flood]
-        open_now = closed.count(None)
-        assert open_now <= 40 + 32 + 1, open_now
-        # The refusals waiting for a request end after a second, the held ones at the head
-        # timeout: nothing is left.
-        time.sleep(1.5)
-        still = [s for s, c in zip(flood, closed, strict=True) if c is None]
-        remaining = [_closed_by_server(sock, within_s=0.05) for sock in still].count(None)
-        assert remaining == 0, remaining
+        # Each refusal waits a second for a request, then is closed; the kernel hands over
+        # the last ones within a few seconds (the listen backlog is short on purpose).
+        time.sleep(4.5)
+        still = _closed_count_open(flood)
+        assert still == 40, still
     finally:
         for sock in flood:
             sock.close()
+
+
+def _closed_count_open(socks: list[socket.socket]) -> int:
+    readable, _, _ = select.select(socks, [], [], 0)
+    return len(socks) - len(readable)

@@ -66,6 +66,9 @@ class Settings:
     heartbeat_timeout_s: float = 10.0
     crash_loop_limit: int = 5
     crash_loop_window_s: float = 60.0
+    # A `failed` worker is tried again after this, doubling each time up to the max (0: never).
+    failed_retry_s: float = 60.0
+    failed_retry_max_s: float = 3600.0
     drain_timeout_s: float = 30.0
     shutdown_timeout_s: float = 10.0
     # tcp:// endpoint where remote workers connect over CURVE; None: local workers only.
@@ -140,6 +143,8 @@ class Settings:
             restart_backoff_max_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MAX_MS", 10_000, 0),
             crash_loop_limit=_int(env, "LX_WORKER_CRASH_LOOP_LIMIT", 5, 1, 1000),
             crash_loop_window_s=_ms(env, "LX_WORKER_CRASH_LOOP_WINDOW_MS", 60_000, 1),
+            failed_retry_s=_ms(env, "LX_WORKER_FAILED_RETRY_MS", 60_000, 0),
+            failed_retry_max_s=_ms(env, "LX_WORKER_FAILED_RETRY_MAX_MS", 3_600_000, 0),
             drain_timeout_s=_ms(env, "LX_WORKER_DRAIN_TIMEOUT_MS", 30_000, 0),
             shutdown_timeout_s=_ms(env, "LX_SHUTDOWN_TIMEOUT_MS", 10_000, 0),
             worker_listen=_listen(env),

@@ -123,7 +123,7 @@ def bounded_protocol(head_timeout_s: float, max_connections: int) -> type[H11Pro
         def _head_timed_out(self) -> None:
             self._head_timer = None
             if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
-                log.info(
+                log.debug(
                     "closed a connection with no complete request head in %.1f s", head_timeout_s
                 )
                 self.transport.close()

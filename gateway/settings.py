@@ -71,6 +71,9 @@ class Settings:
     heartbeat_timeout_s: float = 10.0
     crash_loop_limit: int = 5
     crash_loop_window_s: float = 60.0
+    # A `failed` worker is tried again after this, doubling each time up to the max (0: never).
+    failed_retry_s: float = 60.0
+    failed_retry_max_s: float = 3600.0
     drain_timeout_s: float = 30.0
     shutdown_timeout_s: float = 10.0
     # tcp:// endpoint where remote workers connect over CURVE; None: local workers only.
@@ -84,6 +87,11 @@ class Settings:
     # (): the loopback names and the bound address; ("*",): any Host header.
     allowed_hosts: tuple[str, ...] = ()
     max_websockets: int = 256
+    # Slow and idle clients (gateway/http/connections.py): a complete request head within
+    # this long of opening; idle keep-alive closed after this; open connections at most.
+    request_head_timeout_s: float = 5.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 1000
     max_websockets_per_client: int = 64
     log_format: Literal["text", "json"] = "text"
 
@@ -95,77 +103,74 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         devices = env.get("LX_WORKER_DEVICES")
-        return (
-            cls(
-                host=env.get("LX_HOST", cls.host),
-                port=_int(env, "LX_PORT", cls.port, 1, 65535),
-                devices=None if devices is None else _devices(devices),
-                state_dir=Path(env.get("LX_STATE_DIR", "state")),
-                offline=_bool(env, "LX_OFFLINE") or _bool(env, "HF_HUB_OFFLINE"),
-                load_timeout_ms=_int(env, "LX_LOAD_TIMEOUT_MS", cls.load_timeout_ms, 1, 86_400_000),
-                max_upload_mb=float(_int(env, "LX_MAX_UPLOAD_MB", 100, 1, 10_240)),
-                upload_budget_mb=_int(
-                    env, "LX_UPLOAD_BUDGET_MB", cls.upload_budget_mb, 1, 1_048_576
-                ),
-                max_audio_seconds=_int(env, "LX_MAX_AUDIO_SECONDS", 0, 0, 10_000_000),
-                default_asr_model=env.get("LX_ASR_MODEL", cls.default_asr_model),
-                default_device=cast(Device, _choice(env, "LX_DEVICE", "auto", get_args(Device))),
-                asr_compute_type=cast(ComputeType, _choice(env, "LX_ASR_COMPUTE", "int8", _TYPES)),
-                mt_compute_type=cast(
-                    ComputeType, _choice(env, "LX_MT_COMPUTE_TYPE", "int8", _TYPES)
-                ),
-                mt_provider=cast(
-                    Literal["nllb", "m2m100"],
-                    _choice(env, "LX_MT_PROVIDER", "nllb", ("nllb", "m2m100")),
-                ),
-                nllb_model=env.get("LX_NLLB_MODEL", cls.nllb_model),
-                m2m_model=env.get("LX_M2M_MODEL", cls.m2m_model),
-                target_language=env.get("LX_MT_TARGET_LANGUAGE", cls.target_language),
-                model_dirs=tuple(
-                    Path(p) for p in env.get("LX_MODEL_DIRS", "").split(os.pathsep) if p.strip()
-                ),
-                worker_memory_limit_mb=_int(env, "LX_WORKER_MEMORY_LIMIT_MB", 0, 0, 10_000_000)
-                or None,
-                max_models_loaded=_int(env, "LX_MODEL_CACHE_SIZE", 3, 1, 1000),
-                cache_eviction_policy=cast(
-                    Literal["lru", "lfu", "ttl"],
-                    _choice(env, "LX_CACHE_EVICTION_POLICY", "lru", _POLICIES),
-                ),
-                idle_unload_timeout_ms=_int(env, "LX_AUTO_UNLOAD_TIMEOUT_MS", 300_000, 0, 2**31),
-                memory_pressure_threshold=_fraction(env, "LX_MEMORY_PRESSURE_THRESHOLD", 0.8),
-                preload_popular_models=_bool(env, "LX_PRELOAD_POPULAR_MODELS"),
-                preload_models=tuple(
-                    m.strip() for m in env.get("LX_PRELOAD_MODELS", "").split(",") if m.strip()
-                ),
-                cache_check_interval_s=_int(env, "LX_CACHE_CHECK_INTERVAL_MS", 1000, 10, 3_600_000)
-                / 1000,
-                result_cache_size=_int(env, "LX_RESULT_CACHE_SIZE", 512, 0, 1_000_000),
-                max_text_chars=_int(env, "LX_MAX_TEXT_CHARS", 20_000, 1, 10_000_000),
-                worker_tuning=_worker_tuning(env),
-                heartbeat_interval_s=_ms(env, "LX_WORKER_HEARTBEAT_INTERVAL_MS", 1000, 10),
-                heartbeat_timeout_s=_ms(env, "LX_WORKER_HEARTBEAT_TIMEOUT_MS", 10_000, 50),
-                restart_backoff_initial_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MS", 250, 0),
-                restart_backoff_max_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MAX_MS", 10_000, 0),
-                crash_loop_limit=_int(env, "LX_WORKER_CRASH_LOOP_LIMIT", 5, 1, 1000),
-                crash_loop_window_s=_ms(env, "LX_WORKER_CRASH_LOOP_WINDOW_MS", 60_000, 1),
-                drain_timeout_s=_ms(env, "LX_WORKER_DRAIN_TIMEOUT_MS", 30_000, 0),
-                shutdown_timeout_s=_ms(env, "LX_SHUTDOWN_TIMEOUT_MS", 10_000, 0),
-                worker_listen=_listen(env),
-                curve_server_secret_key_file=_path(env, "LX_CURVE_SERVER_SECRET_KEY_FILE"),
-                curve_allowed_keys_dir=_path(env, "LX_CURVE_ALLOWED_KEYS_DIR"),
-                api_token=_api_token(env),
-                allow_insecure=_bool(env, "LX_ALLOW_INSECURE"),
-                cors_origins=_origins(env.get("LX_CORS_ORIGINS", "")),
-                allowed_hosts=_hosts(env.get("LX_ALLOWED_HOSTS", "")),
-                max_websockets=_int(env, "LX_MAX_WEBSOCKETS", 256, 1, 100_000),
-                max_websockets_per_client=_int(env, "LX_MAX_WEBSOCKETS_PER_CLIENT", 64, 1, 100_000),
-                log_format=cast(
-                    Literal["text", "json"], _choice(env, "LX_LOG_FORMAT", "text", ("text", "json"))
-                ),
-            )
-            ._exposed_safely()
-            ._budget_fits()
-        )
+        settings = cls(
+            host=env.get("LX_HOST", cls.host),
+            port=_int(env, "LX_PORT", cls.port, 1, 65535),
+            devices=None if devices is None else _devices(devices),
+            state_dir=Path(env.get("LX_STATE_DIR", "state")),
+            offline=_bool(env, "LX_OFFLINE") or _bool(env, "HF_HUB_OFFLINE"),
+            load_timeout_ms=_int(env, "LX_LOAD_TIMEOUT_MS", cls.load_timeout_ms, 1, 86_400_000),
+            max_upload_mb=float(_int(env, "LX_MAX_UPLOAD_MB", 100, 1, 10_240)),
+            upload_budget_mb=_int(env, "LX_UPLOAD_BUDGET_MB", cls.upload_budget_mb, 1, 1_048_576),
+            max_audio_seconds=_int(env, "LX_MAX_AUDIO_SECONDS", 0, 0, 10_000_000),
+            default_asr_model=env.get("LX_ASR_MODEL", cls.default_asr_model),
+            default_device=cast(Device, _choice(env, "LX_DEVICE", "auto", get_args(Device))),
+            asr_compute_type=cast(ComputeType, _choice(env, "LX_ASR_COMPUTE", "int8", _TYPES)),
+            mt_compute_type=cast(ComputeType, _choice(env, "LX_MT_COMPUTE_TYPE", "int8", _TYPES)),
+            mt_provider=cast(
+                Literal["nllb", "m2m100"],
+                _choice(env, "LX_MT_PROVIDER", "nllb", ("nllb", "m2m100")),
+            ),
+            nllb_model=env.get("LX_NLLB_MODEL", cls.nllb_model),
+            m2m_model=env.get("LX_M2M_MODEL", cls.m2m_model),
+            target_language=env.get("LX_MT_TARGET_LANGUAGE", cls.target_language),
+            model_dirs=tuple(
+                Path(p) for p in env.get("LX_MODEL_DIRS", "").split(os.pathsep) if p.strip()
+            ),
+            worker_memory_limit_mb=_int(env, "LX_WORKER_MEMORY_LIMIT_MB", 0, 0, 10_000_000) or None,
+            max_models_loaded=_int(env, "LX_MODEL_CACHE_SIZE", 3, 1, 1000),
+            cache_eviction_policy=cast(
+                Literal["lru", "lfu", "ttl"],
+                _choice(env, "LX_CACHE_EVICTION_POLICY", "lru", _POLICIES),
+            ),
+            idle_unload_timeout_ms=_int(env, "LX_AUTO_UNLOAD_TIMEOUT_MS", 300_000, 0, 2**31),
+            memory_pressure_threshold=_fraction(env, "LX_MEMORY_PRESSURE_THRESHOLD", 0.8),
+            preload_popular_models=_bool(env, "LX_PRELOAD_POPULAR_MODELS"),
+            preload_models=tuple(
+                m.strip() for m in env.get("LX_PRELOAD_MODELS", "").split(",") if m.strip()
+            ),
+            cache_check_interval_s=_int(env, "LX_CACHE_CHECK_INTERVAL_MS", 1000, 10, 3_600_000)
+            / 1000,
+            result_cache_size=_int(env, "LX_RESULT_CACHE_SIZE", 512, 0, 1_000_000),
+            max_text_chars=_int(env, "LX_MAX_TEXT_CHARS", 20_000, 1, 10_000_000),
+            worker_tuning=_worker_tuning(env),
+            heartbeat_interval_s=_ms(env, "LX_WORKER_HEARTBEAT_INTERVAL_MS", 1000, 10),
+            heartbeat_timeout_s=_ms(env, "LX_WORKER_HEARTBEAT_TIMEOUT_MS", 10_000, 50),
+            restart_backoff_initial_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MS", 250, 0),
+            restart_backoff_max_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MAX_MS", 10_000, 0),
+            crash_loop_limit=_int(env, "LX_WORKER_CRASH_LOOP_LIMIT", 5, 1, 1000),
+            crash_loop_window_s=_ms(env, "LX_WORKER_CRASH_LOOP_WINDOW_MS", 60_000, 1),
+            failed_retry_s=_ms(env, "LX_WORKER_FAILED_RETRY_MS", 60_000, 0),
+            failed_retry_max_s=_ms(env, "LX_WORKER_FAILED_RETRY_MAX_MS", 3_600_000, 0),
+            drain_timeout_s=_ms(env, "LX_WORKER_DRAIN_TIMEOUT_MS", 30_000, 0),
+            shutdown_timeout_s=_ms(env, "LX_SHUTDOWN_TIMEOUT_MS", 10_000, 0),
+            worker_listen=_listen(env),
+            curve_server_secret_key_file=_path(env, "LX_CURVE_SERVER_SECRET_KEY_FILE"),
+            curve_allowed_keys_dir=_path(env, "LX_CURVE_ALLOWED_KEYS_DIR"),
+            api_token=_api_token(env),
+            allow_insecure=_bool(env, "LX_ALLOW_INSECURE"),
+            cors_origins=_origins(env.get("LX_CORS_ORIGINS", "")),
+            allowed_hosts=_hosts(env.get("LX_ALLOWED_HOSTS", "")),
+            max_websockets=_int(env, "LX_MAX_WEBSOCKETS", 256, 1, 100_000),
+            request_head_timeout_s=_ms(env, "LX_REQUEST_HEAD_TIMEOUT_MS", 5000, 100),
+            keepalive_timeout_s=_ms(env, "LX_KEEPALIVE_TIMEOUT_MS", 5000, 100),
+            max_connections=_int(env, "LX_MAX_CONNECTIONS", 1000, 1, 1_000_000),
+            max_websockets_per_client=_int(env, "LX_MAX_WEBSOCKETS_PER_CLIENT", 64, 1, 100_000),
+            log_format=cast(
+                Literal["text", "json"], _choice(env, "LX_LOG_FORMAT", "text", ("text", "json"))
+            ),
+        )._exposed_safely()
+        return settings._budget_fits()
 
     def _budget_fits(self) -> Settings:
         """A budget below what the largest upload holds while it is read (twice its size: the

@@ -180,7 +180,7 @@ def _idle_rss_mb(remote: Remote) -> float:
     readings: list[float] = []
 
     def settled() -> bool:
-        time.sleep(0.25)  # readings a quarter of a second apart
+        time.sleep(0.25)
         readings.append(_rss_mb(gateway, "remote-b") or 0.0)
         recent = readings[-12:]
         return len(recent) == 12 and max(recent) - min(recent) < 1.0

@@ -93,6 +93,7 @@ def test_worker_tuning_comes_from_its_variables_with_the_structs_defaults_and_ra
         "LX_QUEUE_LIMIT": "9",
         "LX_ASR_CONCURRENCY": "2",
         "LX_ASR_BATCH_SIZE": "4",
+        "LX_ASR_WINDOW_SECONDS": "60",
     }
     assert Settings.from_env(env).worker_tuning == WorkerTuning(
         cpu_threads=3,
@@ -101,6 +102,7 @@ def test_worker_tuning_comes_from_its_variables_with_the_structs_defaults_and_ra
         queue_limit=9,
         asr_concurrency=2,
         asr_batch_size=4,
+        asr_window_seconds=60,
     )
     # Every field has its variable, and out of the field's range it names it.
     for field in msgspec.structs.fields(WorkerTuning):

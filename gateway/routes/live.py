@@ -17,7 +17,7 @@ from protocol.api.live import (
     FlowData,
     HeartbeatData,
     HelloData,
-    ServerEnvelope,
+    RawServerEnvelope,
 )
 
 
@@ -58,7 +58,7 @@ def _endpoint(path: str, summary: str) -> WebSocketEndpoint[StreamParams]:
         StreamParams,
         server_messages=dict(SERVER_DATA_TYPES),
         client_messages=_CLIENT_MESSAGES,
-        envelope=ServerEnvelope,
+        envelope=RawServerEnvelope,
         client_binary=_BINARY,
         close_codes=_CLOSE_CODES,
     )

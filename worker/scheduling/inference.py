@@ -116,6 +116,11 @@ class InferenceQueues:
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
 
+    @property
+    def lanes(self) -> RequestQueues:
+        """The models' lanes (live streams decode through them too: live_streams.py)."""
+        return self._queues
+
     def close(self) -> None:
         self._queues.close()
 

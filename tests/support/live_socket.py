@@ -67,7 +67,9 @@ class LiveSocket:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no {sorted(types or [])} within {timeout_s} s: {self.tail()}")
+                raise AssertionError(
+                    f"no {sorted(types or [])} within {timeout_s} s: {self.tail()}"
+                )
             message = self.recv(remaining)
             if types is None or message["t"] in types:
                 return message

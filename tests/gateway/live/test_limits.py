@@ -33,7 +33,11 @@ def test_settings_from_the_environment_reach_the_welcome() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("LX_LIVE_MAX_IN_FLIGHT", "0"), ("LX_LIVE_BACKLOG_SECONDS", "x"), ("LX_LIVE_MAX_MSG_BYTES", "1")],
+    [
+        ("LX_LIVE_MAX_IN_FLIGHT", "0"),
+        ("LX_LIVE_BACKLOG_SECONDS", "x"),
+        ("LX_LIVE_MAX_MSG_BYTES", "1"),
+    ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

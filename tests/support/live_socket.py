@@ -46,7 +46,7 @@ class LiveSocket:
     @staticmethod
     def open(port: int, sid: str, path: str = "/api/sessions/{sid}/stream") -> LiveSocket:
         url = f"ws://127.0.0.1:{port}{path.format(sid=sid)}"
-        return LiveSocket(connect(url, open_timeout=30, max_size=None))
+        return LiveSocket(connect(url, open_timeout=30, max_size=None, legacy=True))
 
     def send(self, t: str, data: dict[str, Any] | None = None) -> None:
         self.ws.send(json.dumps({"v": 1, "t": t, "data": data or {}}))

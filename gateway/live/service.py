@@ -46,6 +46,9 @@ class LiveService:
         old = self._streams.get(sid)
         if old is not None:
             log.info("live stream %s: a new hello replaces the stream going on", sid)
+            previous = self._owners.get(sid)
+            if previous is not None and previous is not owner:
+                previous.replaced()
             await self._drop(old)
         stream = LiveCaptionStream(sid, self.deps, audio_format, hello)
         self._streams[sid] = stream

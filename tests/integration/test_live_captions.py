@@ -19,10 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import LOCAL_MT_MODEL
+from tests.integration.conftest import CACHED_MODEL, CACHED_REPO, LOCAL_MT_MODEL
 from tests.support.audio import load_references
+from tests.support.builders.fixtures import TINY_WHISPER_PHRASE, tiny_whisper_multilingual_model
 from tests.support.builders.nllb_copy import build_nllb_copy_model
 from tests.support.gateway_process import GatewayProcess, running_gateway
+from tests.support.hub_cache import place_in_hub_cache
 from tests.support.live_socket import (
     AudioFeed,
     LiveSocket,
@@ -46,9 +48,12 @@ STREAM_GAUGE = re.compile(r'^loquilex_live_streams\{model="([^"]+)"\} (\S+)$', r
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     model_dirs = tmp_path_factory.mktemp("models")
     build_nllb_copy_model(model_dirs / LOCAL_MT_MODEL.removeprefix("local/"))
+    # The suite's multilingual tiny Whisper ("hello world" whatever it hears) is the only
+    # hub model: the default NLLB is missing, as on a machine that never downloaded it.
+    hub_cache = tmp_path_factory.mktemp("hub")
+    place_in_hub_cache(hub_cache, CACHED_REPO, tiny_whisper_multilingual_model(tmp_path_factory))
     env = {
-        # No hub models: the default NLLB is missing, as on a machine that never downloaded it.
-        "HF_HUB_CACHE": str(tmp_path_factory.mktemp("hub")),
+        "HF_HUB_CACHE": str(hub_cache),
         "LX_MODEL_DIRS": str(model_dirs),
         "LX_LIVE_HEARTBEAT_INTERVAL_MS": "1000",
         "LX_LIVE_HEARTBEAT_TIMEOUT_MS": "60000",
@@ -389,6 +394,30 @@ def test_audio_faster_than_the_backlog_is_refused_with_queue_full(gateway: Gatew
     # The stream goes on: the audio it took is captioned.
     live.until(lambda m: m["t"] == "asr.final", timeout_s=240)
     live.close(code=1000)
+
+
+def test_an_asr_config_change_applies_from_the_next_segment(gateway: GatewayProcess) -> None:
+    sid = _session(gateway)
+    live = LiveSocket.open(gateway.port, sid)
+    live.hello()
+    pcm = clip_pcm("kitchen_lights.wav", "sunny_day.wav", "apples_oranges.wav", "open_window.wav")
+    feed = AudioFeed(live, pcm, speed=1.5).start()
+    first = live.until(lambda m: m["t"] == "asr.final", timeout_s=180)
+    with gateway.client() as client:
+        answer = client.put(
+            f"/api/sessions/{sid}/models/config", json={"asr": {"model_id": CACHED_MODEL}}
+        )
+    assert answer.status_code == 200, answer.text
+    code = live.read_to_close(timeout_s=300)
+    feed.join()
+    assert code == 1000, live.tail()
+    finals = live.of("asr.final")
+    assert _consecutive(_final_ids(live.log))
+    reference = load_references()["kitchen_lights.wav"]
+    assert word_error_rate(reference, first["data"]["text"]) <= 0.2
+    # The stream went on with the new model: it hears "hello world" in everything.
+    assert normalize(finals[-1]["data"]["text"]) == TINY_WHISPER_PHRASE, live.tail()
+    assert _errors(live) == ["DOWNLOAD_REQUIRED"]  # the default NLLB, as everywhere here
 
 
 # ---------------------------------------------------------------- translation

@@ -12,6 +12,8 @@ growing buffer of speech into partial and final captions.
 - `stream`: one stream's state; says whether it has audio worth decoding, runs one decode
   when asked, and can be rebuilt on another worker from the audio since its last final.
 
-The scheduler (worker.scheduling) decides when each stream decodes. May import:
+The worker serves streams, and decides when each one decodes, in worker.scheduling
+(`live_streams`: StreamOpen/StreamAudio/StreamEnd in, captions out; `live_order`: which
+stream decodes next). May import:
 worker.engines, worker.models, protocol.
 """

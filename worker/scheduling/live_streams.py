@@ -220,10 +220,6 @@ class LiveStreams:
                     ),
                 )
 
-    def open_streams(self) -> int:
-        with self._lock:
-            return len(self._streams)
-
     def _service(self, live: _Live) -> None:
         """Feed what waits in the stream's inbox (the stream is busy meanwhile)."""
         with request_logging(live.request.http_request_id):

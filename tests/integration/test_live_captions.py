@@ -263,6 +263,7 @@ def test_other_rates_and_float_samples_are_captioned(gateway: GatewayProcess) ->
 def test_past_the_window_captions_wait_for_acks(gateway: GatewayProcess) -> None:
     sid = _session(gateway)
     live = LiveSocket.open(gateway.port, sid)
+    live.auto_ack = False
     live.hello(max_in_flight=2, ack_mode="cumulative")
     pcm = clip_pcm("kitchen_lights.wav", "sunny_day.wav", "apples_oranges.wav")
     AudioFeed(live, pcm, speed=4.0).start().join()
@@ -293,6 +294,7 @@ def test_past_the_window_captions_wait_for_acks(gateway: GatewayProcess) -> None
     # A wider window by client.flow lets everything out again.
     sid = _session(gateway)
     live = LiveSocket.open(gateway.port, sid)
+    live.auto_ack = False
     live.hello(max_in_flight=1)
     live.send("client.flow", {"max_in_flight": 64})
     AudioFeed(live, clip_pcm("kitchen_lights.wav"), speed=4.0).start().join()

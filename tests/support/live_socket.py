@@ -4,6 +4,7 @@ at a chosen pace while the test reads captions."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -42,6 +43,9 @@ def pcm_seconds(pcm: bytes) -> float:
 class LiveSocket:
     ws: ClientConnection
     log: list[Message] = field(default_factory=list)
+    # Acknowledge each numbered message as it is read, as a client does (else the server
+    # stops at the window); off to see the window hold captions back.
+    auto_ack: bool = True
 
     @staticmethod
     def open(port: int, sid: str, path: str = "/api/sessions/{sid}/stream") -> LiveSocket:
@@ -59,6 +63,10 @@ class LiveSocket:
     def recv(self, timeout_s: float) -> Message:
         message: Message = json.loads(self.ws.recv(timeout=timeout_s))
         self.log.append(message)
+        seq = message.get("seq")
+        if self.auto_ack and seq and message["t"] != "server.welcome":
+            with contextlib.suppress(ConnectionClosed):
+                self.send("client.ack", {"ack_seq": seq})
         return message
 
     def next(self, types: set[str] | None = None, timeout_s: float = 120.0) -> Message:

@@ -9,6 +9,7 @@ repeated). Waits are generous: the machine running these is shared.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -60,7 +61,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
         "LX_LIVE_RESUME_SECONDS": str(RESUME_SECONDS),
         "LX_LIVE_BACKLOG_SECONDS": str(BACKLOG_SECONDS),
         "LX_LIVE_MAX_MSG_BYTES": str(MAX_MSG_BYTES),
-        "LX_WORKER_HEARTBEAT_TIMEOUT_MS": "20000",
     }
     with running_gateway(tmp_path_factory.mktemp("state"), **env) as process:
         yield process
@@ -488,3 +488,34 @@ def test_a_worker_killed_mid_stream_costs_a_pause_not_a_final(
     assert live_wer <= offline_wer + 0.15, (live_wer, finals_text(live.log))
     (after,) = gateway.workers()
     assert after["pid"] != worker["pid"]
+
+
+def test_a_worker_that_hangs_mid_stream_is_replaced_and_the_stream_goes_on(
+    gateway: GatewayProcess,
+) -> None:
+    sid = _session(gateway)
+    live = LiveSocket.open(gateway.port, sid)
+    live.hello()
+    pcm = clip_pcm("kitchen_lights.wav", "sunny_day.wav", "apples_oranges.wav", "open_window.wav")
+    feed = AudioFeed(live, pcm, speed=1.5).start()
+    live.until(lambda m: m["t"] == "asr.final", timeout_s=180)
+    (worker,) = gateway.workers()
+    os.kill(worker["pid"], signal.SIGSTOP)  # silent: the supervisor's heartbeat timeout
+    try:
+        code = live.read_to_close(timeout_s=400)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker["pid"], signal.SIGCONT)
+    feed.join()
+    assert code == 1000, live.tail()
+    stages = _stages(live)
+    assert stages.index("recovering") < stages.index("resumed") < stages.index("ended"), stages
+    assert _consecutive(_final_ids(live.log))
+    reference = " ".join(
+        load_references()[n]
+        for n in ("kitchen_lights.wav", "sunny_day.wav", "apples_oranges.wav", "open_window.wav")
+    )
+    assert word_error_rate(reference, finals_text(live.log)) <= 0.25, finals_text(live.log)
+    (after,) = gateway.workers()
+    assert after["pid"] != worker["pid"]
+    assert after["last_exit"]["reason"] == "hang"

@@ -117,7 +117,6 @@ class LiveCaptionStream:
         self.listener: Callable[[], None] | None = None  # wakes the attached connection
         self._unsent: list[bytes] = []  # audio not yet sent to the open worker stream
         self._audio_waiting = asyncio.Event()
-        self._current: RequestStream | None = None
         self._asr: AsrConfig | None = None
         self._ready_said = False
         self._recovering = False
@@ -201,12 +200,10 @@ class LiveCaptionStream:
     # ------------------------------------------------------------ the worker side
 
     async def _pump(self) -> None:
-        model_id = ""
         try:
             while True:
                 try:
                     closed = await self._follow_worker()
-                    model_id = self._asr.model_id if self._asr else ""
                     log.info(
                         "live stream %s closed on the worker: %d finals, %d ms of audio",
                         self.sid,
@@ -229,6 +226,7 @@ class LiveCaptionStream:
             await self._tasks[1]  # every mt.final before `ended`
             self._status("ended", f"{self.ledger.finals} finals")
         except ServiceError as error:
+            model_id = self._asr.model_id if self._asr is not None else ""
             self._fail(error.code, error.message, self._suggestions(error, model_id))
         except TimeoutError:
             self._fail(ErrorCode.WORKER_UNAVAILABLE, "The worker stopped answering.", [])
@@ -301,7 +299,6 @@ class LiveCaptionStream:
             record.last_used = models.clock()  # idle from the end of the stream on
 
     async def _read(self, stream: RequestStream, request_id: str) -> StreamClosed:
-        self._current = stream
         writer = asyncio.create_task(self._write(stream, request_id), name=f"live audio {self.sid}")
         try:
             if self._recovering:
@@ -331,7 +328,6 @@ class LiveCaptionStream:
                 )
             return final
         finally:
-            self._current = None
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer

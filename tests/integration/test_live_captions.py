@@ -196,6 +196,23 @@ def test_a_stream_gives_partials_then_finals_close_to_the_offline_transcript(
     assert max(b["data"]["q_in"] for b in beats) > 0  # audio waited for its final
 
 
+def test_a_model_that_cannot_be_loaded_ends_the_stream_with_the_load_error(
+    gateway: GatewayProcess,
+) -> None:
+    # Offline, and its weights are not here: the load's code, with what to do instead.
+    sid = _session(gateway, {"asr": {"model_id": "openai/whisper-base.en"}})
+    live = LiveSocket.open(gateway.port, sid)
+    live.hello()
+    live.ws.send(clip_pcm("kitchen_lights.wav")[:32_000])
+    assert live.read_to_close(timeout_s=120) == 1011
+    assert _stages(live) == ["loading"]
+    (error,) = live.of("server.error")
+    assert error["data"]["code"] == "DOWNLOAD_REQUIRED"
+    assert "openai/whisper-base.en" in error["data"]["detail"]
+    assert "Suggestions:" in error["data"]["detail"]
+    assert live.of("asr.final") == []
+
+
 def test_the_alias_path_serves_the_same_stream(gateway: GatewayProcess) -> None:
     sid = _session(gateway)
     live = LiveSocket.open(gateway.port, sid, path="/ws/{sid}")

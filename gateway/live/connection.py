@@ -203,6 +203,7 @@ class LiveConnection:
                 await self.service.attach(found, self)
                 self._attach(found)
                 found.outbox.configure(data.ack_mode, data.max_in_flight)
+                found.accept = set(data.accept)
                 self.gate.audio_ended = found.audio_ended
                 try:
                     found.outbox.resume(resume.last_seq)

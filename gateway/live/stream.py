@@ -42,6 +42,7 @@ from protocol.api.live import (
     HeartbeatData,
     HelloData,
     MtFinalData,
+    MtPartialData,
     ServerData,
     ServerErrorData,
     ServerMessageType,
@@ -79,6 +80,10 @@ class LiveDeps:
     translation: TranslationService
     open_streams: StreamCounter
     limits: LiveLimits
+
+
+# Failures of one translation, not of the model: the next final is tried again.
+_TRANSIENT_MT = frozenset({ErrorCode.WORKER_UNAVAILABLE, ErrorCode.QUEUE_FULL})
 
 
 class _Reopen(Exception):
@@ -122,6 +127,9 @@ class LiveCaptionStream:
         self._recovering = False
         self._newest_caption_ms = 0
         self._finals: asyncio.Queue[CaptionFinal | None] = asyncio.Queue()
+        self.accept = set(hello.accept)  # extra message types the client asked for
+        self._newest_partial: CaptionPartial | None = None
+        self._partial_waiting = asyncio.Event()
         self._mt_refused: tuple[str, str] | None = None  # (model, target) that failed
         self._tasks: list[asyncio.Task[None]] = []
         # Said outside the outbox when the outbox itself is full (QUEUE_FULL).
@@ -133,6 +141,7 @@ class LiveCaptionStream:
         self._tasks = [
             asyncio.create_task(self._pump(), name=f"live {self.sid}"),
             asyncio.create_task(self._translate(), name=f"live mt {self.sid}"),
+            asyncio.create_task(self._translate_partials(), name=f"live mt.partial {self.sid}"),
         ]
 
     async def cancel(self) -> None:
@@ -223,6 +232,7 @@ class LiveCaptionStream:
                         self._status("recovering", str(error))
                     await asyncio.sleep(delay)
             self._finals.put_nowait(None)
+            self._tasks[2].cancel()  # no partial is open any more
             await self._tasks[1]  # every mt.final before `ended`
             self._status("ended", f"{self.ledger.finals} finals")
         except ServiceError as error:
@@ -313,6 +323,9 @@ class LiveCaptionStream:
                     if self.ledger.accept_partial(reply):
                         self._newest_caption_ms = max(self._newest_caption_ms, reply.audio_ms)
                         self._say("asr.partial", partial_data(reply))
+                        if "mt.partial" in self.accept:
+                            self._newest_partial = reply
+                            self._partial_waiting.set()
                 elif isinstance(reply, CaptionFinal) and self.ledger.accept_final(reply):
                     self.recovery.progressed()
                     self.backlog.release_through(reply.end_sample)
@@ -372,51 +385,76 @@ class LiveCaptionStream:
     # ------------------------------------------------------------ translation
 
     async def _translate(self) -> None:
+        """Each final's mt.final, in order."""
         while True:
             final = await self._finals.get()
             if final is None:
                 return
-            if not final.text.strip():
-                continue
             started = time.perf_counter()
-            try:
-                config = await self._session_config()
-            except ServiceError:
-                continue
-            mt = config.mt
-            if self._mt_refused == (mt.model_id, mt.target_language):
-                continue  # told once; the captions go on untranslated
-            request = TranslateRequest(
-                text=final.text, source_language=mt.source_language or self._speech_language()
-            )
-            try:
-                answer = await self._deps.translation.translate(request, mt, self.sid)
-            except ServiceError as error:
-                self._mt_refused = (mt.model_id, mt.target_language)
-                self._say(
-                    "server.error",
-                    ServerErrorData(
-                        code=error.code,
-                        detail=f"Finals are not translated into {mt.target_language} "
-                        f"with {mt.model_id}: {error.message} Captions go on.",
-                    ),
+            done = await self._translation(final.text, final.segment_index)
+            if done is not None:
+                self._say("mt.final", MtFinalData(**done))
+                log.debug(
+                    "live stream %s: mt.final in %.0f ms",
+                    self.sid,
+                    (time.perf_counter() - started) * 1000,
                 )
+
+    async def _translate_partials(self) -> None:
+        """With `accept: ["mt.partial"]`: the newest partial of the open segment translated
+        (older ones waiting meanwhile are skipped: only the newest is worth showing)."""
+        while True:
+            await self._partial_waiting.wait()
+            self._partial_waiting.clear()
+            partial = self._newest_partial
+            if partial is None or not self.ledger.accept_partial(partial):
                 continue
-            (translated,) = answer.translations
+            done = await self._translation(partial.text, partial.segment_index, quiet=True)
+            if done is not None and self.ledger.accept_partial(partial):
+                self._say("mt.partial", MtPartialData(**done))
+
+    async def _translation(
+        self, text: str, index: int, *, quiet: bool = False
+    ) -> dict[str, str] | None:
+        """`text` in the session's target language (the fields of mt.final / mt.partial);
+        None when there is nothing to send. A model that cannot serve the session's target
+        is told once (not `quiet`), and the captions go on untranslated."""
+        if not text.strip():
+            return None
+        try:
+            mt = (await self._session_config()).mt
+        except ServiceError:
+            return None
+        if self._mt_refused == (mt.model_id, mt.target_language):
+            return None
+        request = TranslateRequest(
+            text=text, source_language=mt.source_language or self._speech_language()
+        )
+        try:
+            answer = await self._deps.translation.translate(request, mt, self.sid)
+        except ServiceError as error:
+            if quiet:
+                return None
+            transient = error.code in _TRANSIENT_MT
+            if not transient:
+                self._mt_refused = (mt.model_id, mt.target_language)
+            what = f"{segment_id(index)} is" if transient else "Finals are"
             self._say(
-                "mt.final",
-                MtFinalData(
-                    text=translated.text,
-                    src=translated.source_language,
-                    tgt=answer.target_language,
-                    segment_id=segment_id(final.segment_index),
+                "server.error",
+                ServerErrorData(
+                    code=error.code,
+                    detail=f"{what} not translated into {mt.target_language} with "
+                    f"{mt.model_id}: {error.message} Captions go on.",
                 ),
             )
-            log.debug(
-                "live stream %s: mt.final in %.0f ms",
-                self.sid,
-                (time.perf_counter() - started) * 1000,
-            )
+            return None
+        (translated,) = answer.translations
+        return {
+            "text": translated.text,
+            "src": translated.source_language,
+            "tgt": answer.target_language,
+            "segment_id": segment_id(index),
+        }
 
     def _speech_language(self) -> str | None:
         """What the finals are in: the session's ASR language, else an English-only model's

@@ -462,6 +462,28 @@ def test_finals_are_translated_into_the_session_target(gateway: GatewayProcess) 
     assert live.numbered()[-1]["data"] == {"stage": "ended", "detail": f"{len(finals)} finals"}
 
 
+def test_partials_are_translated_when_the_client_accepts_mt_partial(
+    gateway: GatewayProcess,
+) -> None:
+    mt = {"model_id": LOCAL_MT_MODEL, "target_language": "de", "source_language": "en"}
+    sid = _session(gateway, {"mt": mt})
+    live = LiveSocket.open(gateway.port, sid)
+    live.hello(accept=["mt.partial"])
+    feed = AudioFeed(live, clip_pcm("long_story.wav"), speed=1.5, stop_after_s=14.0).start()
+    assert live.read_to_close(timeout_s=300) == 1000, live.tail()
+    feed.join()
+    partials = live.of("mt.partial")
+    assert partials, live.tail()
+    final_seq = {m["data"]["segment_id"]: m["seq"] for m in live.of("asr.final")}
+    heard = {(m["data"]["segment_id"], m["data"]["text"]) for m in live.of("asr.partial")}
+    for partial in partials:
+        seg = partial["data"]["segment_id"]
+        assert (partial["data"]["src"], partial["data"]["tgt"]) == ("en", "de")
+        assert (seg, partial["data"]["text"]) in heard  # the copy model's "translation"
+        assert partial["seq"] < final_seq[seg]  # never after its segment is final
+    assert len(live.of("mt.final")) == len(final_seq)
+
+
 def test_without_a_translation_model_one_error_says_so_and_captions_go_on(
     gateway: GatewayProcess,
 ) -> None:

@@ -225,10 +225,12 @@ def test_a_resumed_stream_goes_on_after_the_last_final_without_repeating_it(peer
     # The first worker stream: until two finals are out, then it is gone (cancelled).
     peer.send(ipc.StreamOpen(request_id="before", model_id=MODEL))
     sent = 0
+    deadline = time.monotonic() + STREAM_TIMEOUT_S
     while len(replies.finals("before")) < 2:
-        assert sent < len(chunks), "two finals before the audio ran out"
-        peer.send(ipc.StreamAudio(request_id="before", seq=sent + 1), chunks[sent])
-        sent += 1
+        assert time.monotonic() < deadline, replies.of("before")
+        if sent < len(chunks):
+            peer.send(ipc.StreamAudio(request_id="before", seq=sent + 1), chunks[sent])
+            sent += 1
         pump(peer, replies, CHUNK_MS / 1000 / SPEED)
     peer.send(ipc.Cancel(request_id="before"))
     earlier = replies.finals("before")[:2]
@@ -320,6 +322,20 @@ def test_a_stream_on_a_model_that_is_not_loaded_is_refused(peer: Peer) -> None:
     (error,) = replies.of("nowhere")
     assert isinstance(error, ipc.ErrorReply), error
     assert error.code == "MODEL_NOT_LOADED"
+
+
+def test_a_stream_opened_twice_ends_with_one_invalid_request(peer: Peer) -> None:
+    replies = Replies()
+    peer.send(ipc.StreamOpen(request_id="twice", model_id=MODEL))
+    peer.send(ipc.StreamOpen(request_id="twice", model_id=MODEL))
+    wait_closed(peer, replies, "twice")
+    peer.send(ipc.StreamEnd(request_id="twice"))  # no stream by that id is left
+    peer.send(ipc.Transcribe(request_id="marker", model_id="not/loaded"), b"\0\0")
+    while not replies.of("marker"):
+        pump(peer, replies, 0.5)
+    (error,) = replies.of("twice")
+    assert isinstance(error, ipc.ErrorReply), error
+    assert error.code == "INVALID_REQUEST"
 
 
 def test_f32le_at_48_khz_is_resampled_and_captioned(peer: Peer) -> None:

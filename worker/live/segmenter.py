@@ -4,7 +4,8 @@
 A segment is final at the end of speech (the VAD heard `min_silence_ms` of silence), at its
 maximum length (a speaker who never pauses still gets finals, and the buffer stays inside
 Whisper's 30 s window), or when the client ends the audio. Before speech starts, only a
-little audio is kept so the first word's onset is not cut.
+little audio is kept so the first word's onset is not cut. What a decoder made up is
+dropped: a word after the end of speech, an unlikely short word at the end, a loop.
 """
 
 from __future__ import annotations

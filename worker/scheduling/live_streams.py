@@ -165,13 +165,16 @@ class LiveStreams:
         live.inbox.extend(frame for frame in payload if frame)
         live.end_asked = request.audio_ended
         with self._lock:
-            if rid in self._streams:
-                self._outbox.send(
+            open_already = self._streams.get(rid)
+            if open_already is not None:
+                # A gateway bug: that stream ends (its one final reply), no second one opens.
+                self._finish(
+                    open_already,
                     ErrorReply(
                         request_id=rid,
                         code=ErrorCode.INVALID_REQUEST,
-                        message=f"Stream {rid} is already open on this worker.",
-                    )
+                        message=f"Stream {rid} was opened twice on this worker.",
+                    ),
                 )
                 return
             self._streams[rid] = live

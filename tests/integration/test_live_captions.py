@@ -334,11 +334,16 @@ def test_a_client_that_reconnects_gets_every_message_after_last_seq(
     first.close(code=1001)  # gone (a tab, a network), not done: the stream waits
 
     second = LiveSocket.open(gateway.port, sid)
+    # The stream takes 16 kHz s16le: a resume in another format is refused, and may be
+    # sent again as it should be.
+    second.send("client.hello", {"resume": {"sid": sid, "last_seq": last_seq}, "sample_rate": 8000})
+    refused = second.next({"server.error"}, timeout_s=30)
+    assert refused["data"]["code"] == "CONFIGURATION_ERROR", refused
     welcome = second.hello(resume={"sid": sid, "last_seq": last_seq})
     assert welcome["seq"] == 0
     AudioFeed(second, pcm[half:], speed=4.0).start().join()
     assert second.read_to_close(timeout_s=300) == 1000, second.tail()
-    assert [m for m in second.of("server.error") if m["seq"] is None] == []
+    assert [m for m in second.of("server.error") if m["seq"] is None] == [refused]
     replayed = second.numbered()
     assert [m["seq"] for m in replayed] == list(range(last_seq + 1, last_seq + 1 + len(replayed)))
     # What the first connection had after last_seq comes again, the same messages.

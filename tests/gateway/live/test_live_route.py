@@ -89,3 +89,14 @@ def test_a_stream_no_worker_can_serve_says_why_and_closes(app: TestClient) -> No
     numbered = [m["seq"] for m in messages if m["seq"] is not None]
     assert numbered == list(range(1, len(numbered) + 1))
     assert [m["data"]["stage"] for m in messages if m["t"] == "status"] == ["loading"]
+
+
+def test_a_silent_client_is_taken_as_gone_with_4408(tmp_path: Path) -> None:
+    with _client(tmp_path, live_heartbeat_timeout_ms=300) as client:
+        sid = client.post("/api/sessions").json()["session_id"]
+        with (
+            client.websocket_connect(f"{LOOPBACK_WS}/api/sessions/{sid}/stream") as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_text()  # nothing sent: no frame within the timeout
+    assert closed.value.code == 4408

@@ -46,11 +46,12 @@ def serve_bare(port: int) -> None:
     from starlette.routing import Route
 
     from gateway.http.server import serve
+    from gateway.settings import Settings
 
     async def ping(request: Request) -> Response:
         return Response(_BARE_BODY, media_type="application/json")
 
-    serve(Starlette(routes=[Route("/ping", ping)]), "127.0.0.1", port, 5.0)
+    serve(Starlette(routes=[Route("/ping", ping)]), Settings(port=port, shutdown_timeout_s=5.0))
 
 
 @contextlib.contextmanager

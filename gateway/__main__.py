@@ -21,7 +21,7 @@ def main() -> None:
         app = create_app(settings)
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
-    serve(app, settings.host, settings.port, settings.shutdown_timeout_s)
+    serve(app, settings)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from gateway.metrics.registry import Metrics
 from gateway.models.cache_keeper import CacheKeeper
 from gateway.models.cache_policy import CachePolicy
 from gateway.models.load_events import LoadEvents
+from gateway.models.loaded_state import LoadedModels
 from gateway.models.manager import ModelManager
 from gateway.models.restore import ModelRestorer
 from gateway.ops.downloads import ModelDownloads
@@ -142,6 +143,8 @@ def create_app(settings: Settings) -> Starlette:
             on_use=store.usage.record_model_use,
         )
         pool.add_listener(ModelRestorer(manager))
+        loaded_models = LoadedModels(settings.state_dir, manager)
+        hub.observe(loaded_models.observe)
         metrics.watch(manager, pool, link.pending_for, hub)
         downloads = ModelDownloads(settings, manager, hub)
         inference = InferenceService(manager, metrics.inference)
@@ -208,14 +211,17 @@ def create_app(settings: Settings) -> Starlette:
         monitor.start()
         popular = [u.model_id for u in store.usage.most_used(settings.max_models_loaded)]
         preload = [*settings.preload_models, *(popular if settings.preload_popular_models else [])]
-        if preload:
-            preloading = asyncio.create_task(keeper.preload(preload), name="preload")
+
+        async def start_up_loads() -> None:
+            await loaded_models.load_again()  # what the last gateway held
+            await keeper.preload(preload)
+
+        preloading = asyncio.create_task(start_up_loads(), name="preload")
         log.info("gateway up; workers for %s", ", ".join(devices) or "no device")
         try:
             yield
         finally:
-            if preload:
-                preloading.cancel()
+            preloading.cancel()
             await live_streams.stop()
             await keeper.stop()
             await downloads.stop()

@@ -66,6 +66,9 @@ class Settings:
     heartbeat_timeout_s: float = 10.0
     crash_loop_limit: int = 5
     crash_loop_window_s: float = 60.0
+    # A `failed` worker is tried again after this, doubling each time up to the max (0: never).
+    failed_retry_s: float = 60.0
+    failed_retry_max_s: float = 3600.0
     drain_timeout_s: float = 30.0
     shutdown_timeout_s: float = 10.0
     # tcp:// endpoint where remote workers connect over CURVE; None: local workers only.
@@ -79,6 +82,11 @@ class Settings:
     # (): the loopback names and the bound address; ("*",): any Host header.
     allowed_hosts: tuple[str, ...] = ()
     max_websockets: int = 256
+    # Slow and idle clients (gateway/http/connections.py): a complete request head within
+    # this long of opening; idle keep-alive closed after this; open connections at most.
+    request_head_timeout_s: float = 5.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 1000
     max_websockets_per_client: int = 64
     log_format: Literal["text", "json"] = "text"
     # Live caption streams (README "Live captions"): heartbeats, how long a dropped stream
@@ -143,6 +151,8 @@ class Settings:
             restart_backoff_max_s=_ms(env, "LX_WORKER_RESTART_BACKOFF_MAX_MS", 10_000, 0),
             crash_loop_limit=_int(env, "LX_WORKER_CRASH_LOOP_LIMIT", 5, 1, 1000),
             crash_loop_window_s=_ms(env, "LX_WORKER_CRASH_LOOP_WINDOW_MS", 60_000, 1),
+            failed_retry_s=_ms(env, "LX_WORKER_FAILED_RETRY_MS", 60_000, 0),
+            failed_retry_max_s=_ms(env, "LX_WORKER_FAILED_RETRY_MAX_MS", 3_600_000, 0),
             drain_timeout_s=_ms(env, "LX_WORKER_DRAIN_TIMEOUT_MS", 30_000, 0),
             shutdown_timeout_s=_ms(env, "LX_SHUTDOWN_TIMEOUT_MS", 10_000, 0),
             worker_listen=_listen(env),
@@ -153,6 +163,9 @@ class Settings:
             cors_origins=_origins(env.get("LX_CORS_ORIGINS", "")),
             allowed_hosts=_hosts(env.get("LX_ALLOWED_HOSTS", "")),
             max_websockets=_int(env, "LX_MAX_WEBSOCKETS", 256, 1, 100_000),
+            request_head_timeout_s=_ms(env, "LX_REQUEST_HEAD_TIMEOUT_MS", 5000, 100),
+            keepalive_timeout_s=_ms(env, "LX_KEEPALIVE_TIMEOUT_MS", 5000, 100),
+            max_connections=_int(env, "LX_MAX_CONNECTIONS", 1000, 1, 1_000_000),
             max_websockets_per_client=_int(env, "LX_MAX_WEBSOCKETS_PER_CLIENT", 64, 1, 100_000),
             log_format=cast(
                 Literal["text", "json"], _choice(env, "LX_LOG_FORMAT", "text", ("text", "json"))

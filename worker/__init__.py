@@ -2,7 +2,7 @@
 
 `python -m worker` (see __main__). Top level: the I/O thread and its socket (`server`,
 `outbox`, `curve_client`), the device and memory (`devices`, `memory`, `memory_cap`), how
-speech models decode (`decode_plan`). Sub-packages: `engines/` (the inference libraries),
-`models/` (the models this worker holds), `scheduling/` (lanes, batches, runners). Never
-imports `gateway`.
+speech models decode (`decode_plan`), dying with the gateway (`parent_death`).
+Sub-packages: `engines/` (the inference libraries), `models/` (the models this worker
+holds), `scheduling/` (lanes, batches, runners). Never imports `gateway`.
 """

@@ -27,6 +27,7 @@ from protocol.log_lines import configure_logging, log_format_from_env
 from protocol.wire.tuning import WorkerTuning, tuning_from_json
 from worker.curve_client import CurveKeys, load_curve_keys
 from worker.memory_cap import MemoryCap
+from worker.parent_death import die_with_parent
 from worker.server import WorkerConfig, WorkerServer
 
 
@@ -138,6 +139,8 @@ def main() -> None:
         "worker", os.environ.get("LX_LOG_LEVEL", "INFO"), log_format_from_env(), pid_in_text=True
     )
     config, memory_limit_mb = parse_args()
+    if config.parent_pid is not None:
+        die_with_parent(config.parent_pid)
     server = WorkerServer(config)
     if memory_limit_mb > 0:
         MemoryCap(memory_limit_mb, lambda why: server.say_goodbye("oom", why)).start()

@@ -38,6 +38,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.WORKER_NOT_FOUND: 404,
     ErrorCode.WORKER_NOT_DRAINING: 409,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.TOO_MANY_CONNECTIONS: 503,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.ORIGIN_NOT_ALLOWED: 403,
     ErrorCode.HOST_NOT_ALLOWED: 421,

@@ -393,8 +393,25 @@ class ModelManager:
                 f"Model {model_id} is not loaded (status: {record.status}).",
                 {"model_id": model_id, "status": record.status},
             )
-        # From here no new request reaches the model; the worker drains what is in flight.
+        # From here no new request reaches the model. What it accepted (queued on the worker
+        # or running) finishes first: the worker forgets the model the moment it is told.
         record.status = "unloading"
+        worker_id = record.worker_id
+        if not await self._drained(record, self._settings.drain_timeout_s):
+            log.warning(
+                "unloading %s with %d request(s) still in flight after %.0f s "
+                "(LX_WORKER_DRAIN_TIMEOUT_MS): they are refused",
+                model_id,
+                record.in_flight,
+                self._settings.drain_timeout_s,
+            )
+        if record.status != "unloading" or record.worker_id != worker_id:
+            # Its worker was lost meanwhile: nothing is left to unload.
+            raise ServiceError(
+                ErrorCode.MODEL_NOT_LOADED,
+                f"Model {model_id} is no longer loaded (status: {record.status}).",
+                {"model_id": model_id, "status": record.status},
+            )
         request_id = self.link.new_request_id()
         try:
             reply = await self.link.request(
@@ -418,6 +435,16 @@ class ModelManager:
             memory_freed_mb=reply.memory_freed_mb,
             unloaded_at=utc_now(),
         )
+
+    async def _drained(self, record: ModelRecord, timeout_s: float) -> bool:
+        """Wait until nothing uses the model; False when `timeout_s` passed first."""
+        clock = asyncio.get_running_loop().time  # real time, whatever clock the policy uses
+        deadline = clock() + timeout_s
+        while record.in_flight > 0 and record.status == "unloading":
+            if clock() >= deadline:
+                return False
+            await asyncio.sleep(_DRAIN_POLL_S)
+        return True
 
     async def evict(self, eviction: Eviction) -> None:
         record = self.record(eviction.model_id)
@@ -449,6 +476,8 @@ class ModelManager:
 
 
 _TIMEOUT_GRACE_S = 5.0
+# How often an unload looks whether the model's last request has finished.
+_DRAIN_POLL_S = 0.02
 # A worker's memory figure younger than this many heartbeat intervals needs no round trip.
 _FRESH_MEMORY_BEATS = 2
 

@@ -3,7 +3,9 @@
 The exit is seen the moment it happens (the child's wait completes), so work in flight
 on a dead worker fails at once instead of waiting out a timeout. Restarts back off
 exponentially with jitter; a crash loop marks the worker `failed` until an operator
-restarts it. `cpu:N` in LX_WORKER_DEVICES is one more CPU worker, id `cpu-N`.
+restarts it or its cool-down (LX_WORKER_FAILED_RETRY_MS, doubling each time up to
+LX_WORKER_FAILED_RETRY_MAX_MS) has passed. `cpu:N` in LX_WORKER_DEVICES is one more CPU
+worker, id `cpu-N`.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Supervisor:
                 settings.crash_loop_limit,
                 settings.crash_loop_window_s,
                 rng=self._rng,
+                cooldown_s=settings.failed_retry_s,
+                cooldown_max_s=settings.failed_retry_max_s,
             )
             child = _Child(worker_id_for(spec), device_of(spec), policy)
             self._children[child.worker_id] = child
@@ -163,11 +167,19 @@ class Supervisor:
                 delay = child.policy.next_delay(clock(), clock() - started)
             if delay is None:
                 self._pool.mark_failed(child.worker_id)
-                await child.revive.wait()
-                child.revive.clear()
+                await self._cool_down(child)
                 delay = 0.0
             self._pool.mark_restarting(child.worker_id)
             await asyncio.sleep(delay)
+
+    async def _cool_down(self, child: _Child) -> None:
+        """Until an operator restarts it, or its cool-down (growing) has passed."""
+        cooldown = child.policy.cooldown()
+        if cooldown is not None:
+            log.warning("worker %s failed; trying it again in %.0f s", child.worker_id, cooldown)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.revive.wait(), cooldown)
+        child.revive.clear()
 
     async def stop(self, grace_s: float = 3.0) -> None:
         self._stopping = True

@@ -99,10 +99,32 @@ def test_drain_stops_new_work_and_announces_drained(gateway: Gateway) -> None:
     assert gateway.transcribe().status_code == 503
 
 
+def test_drain_then_resume_serves_again(gateway: Gateway) -> None:
+    with gateway.events() as ws, gateway.client() as client:
+        if gateway.state_of("cpu") != "draining":
+            assert client.post("/api/workers/cpu/drain").status_code == 202
+        gateway.wait_for(lambda: gateway.worker("cpu")["drained"] is True, 10, "drained")
+        refused = gateway.transcribe()
+        assert refused.status_code == 503
+        assert refused.json()["error"]["details"]["state"] == "draining"
+        resumed = client.post("/api/workers/cpu/resume")
+        assert resumed.status_code == 200, resumed.text
+        ready = next_event(ws, {"worker.ready"}, timeout_s=5)
+        assert ready["data"]["worker_id"] == "cpu"
+        worker = gateway.worker("cpu")
+        assert worker["state"] == "ready" and worker["drained"] is False
+        served = gateway.transcribe()
+        assert served.status_code == 200, served.text
+        assert "kitchen" in served.json()["text"].lower()
+        again = client.post("/api/workers/cpu/resume")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "WORKER_NOT_DRAINING"
+
+
 def test_forced_restart_skips_the_drain(gateway: Gateway) -> None:
     old = gateway.worker("cpu")
     with gateway.events() as ws, ThreadPoolExecutor(1) as threads, gateway.client() as client:
-        assert client.post("/api/workers/cpu/restart").status_code == 202  # ends the drain
+        assert client.post("/api/workers/cpu/restart").status_code == 202
         next_event(ws, {"model.load.completed"}, timeout_s=30)
         running = threads.submit(gateway.transcribe, "long_story.wav")
         gateway.wait_for(lambda: gateway.worker("cpu")["in_flight"] == 1, 10, "in flight")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,22 @@ def test_sigkill_of_the_gateway_leaves_no_worker_behind(tmp_path: Path) -> None:
         killed = time.monotonic()
         gateway.wait_for(lambda: all(is_gone(p) for p in pids), 5, "the workers to exit")
         assert time.monotonic() - killed < 3.0
+
+
+def test_a_stopped_worker_dies_with_its_sigkilled_gateway(tmp_path: Path) -> None:
+    # A stopped worker never runs its own check of the parent: the kernel's parent-death
+    # signal (SIGKILL, which ends a stopped process too) is what ends it.
+    with gateway_running(tmp_path) as gateway:
+        (pid,) = gateway.worker_pids()
+        os.kill(pid, signal.SIGSTOP)
+        gateway.wait_for(
+            lambda: psutil.Process(pid).status() == psutil.STATUS_STOPPED, 5, "stopped"
+        )
+        gateway.process.send_signal(signal.SIGKILL)
+        gateway.process.wait(5)
+        killed = time.monotonic()
+        gateway.wait_for(lambda: is_gone(pid), 5, "the stopped worker to be gone")
+        assert time.monotonic() - killed < 2.0
 
 
 def test_sigterm_drains_in_flight_work_then_stops_workers_and_removes_ipc_files(

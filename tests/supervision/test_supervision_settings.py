@@ -56,3 +56,26 @@ def test_generated_keys_load_and_the_allow_list_reads_public_keys(tmp_path: Path
     assert secret_file.stat().st_mode & 0o077 == 0
     with pytest.raises(KeyFileError, match="no secret"):
         load_key_pair(public_file)
+
+
+def test_failed_retry_and_connection_bounds_read_their_variables() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.failed_retry_s, defaults.failed_retry_max_s) == (60.0, 3600.0)
+    assert (defaults.request_head_timeout_s, defaults.keepalive_timeout_s) == (5.0, 5.0)
+    assert defaults.max_connections == 1000
+    settings = Settings.from_env(
+        {
+            "LX_WORKER_FAILED_RETRY_MS": "0",
+            "LX_WORKER_FAILED_RETRY_MAX_MS": "9000",
+            "LX_REQUEST_HEAD_TIMEOUT_MS": "1500",
+            "LX_KEEPALIVE_TIMEOUT_MS": "700",
+            "LX_MAX_CONNECTIONS": "40",
+        }
+    )
+    assert (settings.failed_retry_s, settings.failed_retry_max_s) == (0.0, 9.0)
+    assert (settings.request_head_timeout_s, settings.keepalive_timeout_s) == (1.5, 0.7)
+    assert settings.max_connections == 40
+    with pytest.raises(SettingsError, match="LX_REQUEST_HEAD_TIMEOUT_MS"):
+        Settings.from_env({"LX_REQUEST_HEAD_TIMEOUT_MS": "10"})
+    with pytest.raises(SettingsError, match="LX_MAX_CONNECTIONS"):
+        Settings.from_env({"LX_MAX_CONNECTIONS": "0"})

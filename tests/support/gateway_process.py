@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -128,9 +128,11 @@ def gateway_process(
     stderr: IO[bytes] | None = None,
     wait_workers: bool = True,
     cpus: set[int] | None = None,
+    nofile: int | None = None,
 ) -> Iterator[GatewayProcess]:
     """As running_gateway; `stderr`: where its log lines (and its workers') go;
-    `wait_workers=False` returns once it listens, ready workers or not; `cpus`: pinned."""
+    `wait_workers=False` returns once it listens, ready workers or not; `cpus`: pinned;
+    `nofile`: its file descriptor limit, soft and hard (as `ulimit -n` sets it)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -143,9 +145,15 @@ def gateway_process(
         "LX_LOG_LEVEL": "WARNING",
         **env,
     }
-    pin = None if cpus is None else functools.partial(os.sched_setaffinity, 0, cpus)
+
+    def before_exec() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway"], env=environment, stderr=stderr, preexec_fn=pin
+        [sys.executable, "-m", "gateway"], env=environment, stderr=stderr, preexec_fn=before_exec
     )
     gateway = GatewayProcess(process, port)
     try:

@@ -326,7 +326,7 @@ class LiveCaptionStream:
                         if "mt.partial" in self.accept:
                             self._newest_partial = reply
                             self._partial_waiting.set()
-                elif isinstance(reply, CaptionFinal) and self.ledger.accept_final(reply):
+                elif isinstance(reply, CaptionFinal) and self._take_final(reply):
                     self.recovery.progressed()
                     self.backlog.release_through(reply.end_sample)
                     self._newest_caption_ms = max(self._newest_caption_ms, reply.audio_ms)
@@ -344,6 +344,19 @@ class LiveCaptionStream:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+
+    def _take_final(self, final: CaptionFinal) -> bool:
+        taken = self.ledger.accept_final(final)
+        log.debug(
+            "live stream %s: final %d %s (%s, to sample %d): %r",
+            self.sid,
+            final.segment_index,
+            "taken" if taken else "dropped, already sent",
+            final.reason,
+            final.end_sample,
+            final.text,
+        )
+        return taken
 
     async def _asr_changed(self) -> bool:
         """PUT .../models/config applies from the next segment on."""

@@ -53,6 +53,7 @@ from gateway.sessions.service import SessionService, compute_types_by_device
 from gateway.sessions.store import SessionStore
 from gateway.settings import Settings
 from gateway.transcription.service import TranscriptionService
+from gateway.transcription.upload_budget import UploadBudget
 from gateway.translation.service import TranslationService
 from gateway.workers.control import WorkerControl
 from gateway.workers.link import WorkerLink
@@ -147,7 +148,7 @@ def create_app(settings: Settings) -> Starlette:
         hub.observe(loaded_models.observe)
         metrics.watch(manager, pool, link.pending_for, hub)
         downloads = ModelDownloads(settings, manager, hub)
-        inference = InferenceService(manager, metrics.inference)
+        inference = InferenceService(manager, metrics.inference, settings.max_audio_seconds)
         transcription = TranscriptionService(
             manager, inference, settings.default_asr_model, settings.result_cache_size
         )
@@ -194,6 +195,7 @@ def create_app(settings: Settings) -> Starlette:
             status=StatusSnapshot(manager, monitor),
             downloads=downloads,
             live=live_streams,
+            uploads=UploadBudget(settings.upload_budget_mb * 1024 * 1024),
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb

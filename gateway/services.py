@@ -24,6 +24,7 @@ from gateway.ops.status_snapshot import StatusSnapshot
 from gateway.sessions.service import SessionService
 from gateway.settings import Settings
 from gateway.transcription.service import TranscriptionService
+from gateway.transcription.upload_budget import UploadBudget
 from gateway.translation.service import TranslationService
 from gateway.workers.control import WorkerControl
 from gateway.workers.link import WorkerLink
@@ -56,6 +57,7 @@ class Services:
     status: StatusSnapshot
     downloads: ModelDownloads
     live: LiveService
+    uploads: UploadBudget
 
 
 def services(connection: HTTPConnection) -> Services:

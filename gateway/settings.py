@@ -36,6 +36,11 @@ class Settings:
     restart_backoff_max_s: float = 10.0
     load_timeout_ms: int = 600_000
     max_upload_mb: float = 100.0
+    # Bytes of audio all requests together may hold in the gateway at once (MiB).
+    upload_budget_mb: int = 256
+    # Longer audio, as decoded, is refused (413); 0: no limit (memory does not grow with
+    # length: the worker transcribes in windows of LX_ASR_WINDOW_SECONDS).
+    max_audio_seconds: int = 0
     default_asr_model: str = "openai/whisper-tiny.en"
     default_device: Device = "auto"
     subscriber_queue_size: int = 256
@@ -106,7 +111,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         devices = env.get("LX_WORKER_DEVICES")
-        return cls(
+        settings = cls(
             host=env.get("LX_HOST", cls.host),
             port=_int(env, "LX_PORT", cls.port, 1, 65535),
             devices=None if devices is None else _devices(devices),
@@ -114,6 +119,8 @@ class Settings:
             offline=_bool(env, "LX_OFFLINE") or _bool(env, "HF_HUB_OFFLINE"),
             load_timeout_ms=_int(env, "LX_LOAD_TIMEOUT_MS", cls.load_timeout_ms, 1, 86_400_000),
             max_upload_mb=float(_int(env, "LX_MAX_UPLOAD_MB", 100, 1, 10_240)),
+            upload_budget_mb=_int(env, "LX_UPLOAD_BUDGET_MB", cls.upload_budget_mb, 1, 1_048_576),
+            max_audio_seconds=_int(env, "LX_MAX_AUDIO_SECONDS", 0, 0, 10_000_000),
             default_asr_model=env.get("LX_ASR_MODEL", cls.default_asr_model),
             default_device=cast(Device, _choice(env, "LX_DEVICE", "auto", get_args(Device))),
             asr_compute_type=cast(ComputeType, _choice(env, "LX_ASR_COMPUTE", "int8", _TYPES)),
@@ -189,6 +196,19 @@ class Settings:
                 env, "LX_LIVE_BACKLOG_SECONDS", cls.live_backlog_seconds, 1, 3600
             ),
         )._exposed_safely()
+        return settings._budget_fits()
+
+    def _budget_fits(self) -> Settings:
+        """A budget below what the largest upload holds while it is read (twice its size: the
+        chunks and their joined copy) would refuse such an upload forever."""
+        if self.upload_budget_mb < 2 * self.max_upload_mb:
+            raise SettingsError(
+                f"LX_UPLOAD_BUDGET_MB={self.upload_budget_mb} is below twice "
+                f"LX_MAX_UPLOAD_MB={self.max_upload_mb:g}: an upload of the largest size, which "
+                "is held twice while it is read, could never pass; raise the budget or lower "
+                "the upload limit"
+            )
+        return self
 
     def _exposed_safely(self) -> Settings:
         """Refuse to serve a non-loopback address to anyone who asks, unless told to."""

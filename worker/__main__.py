@@ -130,6 +130,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, float]:
         heartbeat_interval_s=args.heartbeat_interval,
         curve=curve,
         tuning=_tuning_of(args),
+        memory_limit_mb=max(args.memory_limit_mb, 0.0),
     )
     return config, args.memory_limit_mb
 

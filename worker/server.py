@@ -54,6 +54,7 @@ from worker import memory
 from worker.curve_client import CurveKeys, secure
 from worker.devices import supported_compute_types, usable_cores
 from worker.engines import language_id
+from worker.memory_admission import MemoryAdmission
 from worker.models.cache import ModelCache
 from worker.models.prefetch import prefetch
 from worker.outbox import Outbox
@@ -78,6 +79,8 @@ class WorkerConfig:
     curve: CurveKeys | None = None
     # Threads per model, batching of translations, the bound on each lane, ASR concurrency.
     tuning: WorkerTuning = field(default_factory=WorkerTuning)
+    # The RSS cap (MB, 0: none) transcriptions are admitted against (memory_admission.py).
+    memory_limit_mb: float = 0.0
 
 
 class WorkerServer:
@@ -97,7 +100,11 @@ class WorkerServer:
         threads = config.executor_threads + 2 * self._cache.decode_plan().concurrency
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="model")
         self._inference = InferenceQueues(
-            self._cache, self._outbox, config.tuning, self._executor.submit
+            self._cache,
+            self._outbox,
+            config.tuning,
+            self._executor.submit,
+            MemoryAdmission(config.memory_limit_mb),
         )
         self._live = LiveStreams(
             self._cache,

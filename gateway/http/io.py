@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -19,21 +20,42 @@ def json_response(body: Any, status_code: int = 200) -> Response:
     return Response(_encoder.encode(body), status_code=status_code, media_type="application/json")
 
 
-async def read_body(request: Request, limit_bytes: int, limit_text: str | None = None) -> bytes:
+async def read_body(
+    request: Request,
+    limit_bytes: int,
+    limit_text: str | None = None,
+    *,
+    expect: Callable[[int], None] | None = None,
+    add: Callable[[int], None] | None = None,
+) -> bytes:
     """The whole body, refusing (413) as soon as it passes the limit: no more is read.
-    `limit_text`: the limit as the 413 states it (default: `limit_bytes` in its unit)."""
+    `limit_text`: the limit as the 413 states it (default: `limit_bytes` in its unit).
+    `expect` hears the declared length before any byte is read, `add` each chunk's size as
+    it comes and the joined copy's while both are held (a memory budget: either may refuse
+    by raising); once the chunks are gone, `add` hears their size taken back."""
     declared = request.headers.get("content-length")
     stated = limit_text or size_text(limit_bytes)
-    if declared is not None and declared.isdigit() and int(declared) > limit_bytes:
-        raise _too_large(limit_bytes, int(declared), stated)
+    if declared is not None and declared.isdigit():
+        if int(declared) > limit_bytes:
+            raise _too_large(limit_bytes, int(declared), stated)
+        if expect is not None:
+            expect(int(declared))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit_bytes:
             raise _too_large(limit_bytes, size, stated)
+        if add is not None:
+            add(len(chunk))
         chunks.append(chunk)
-    return b"".join(chunks)
+    if add is None:
+        return b"".join(chunks)
+    add(size)  # the chunks and their joined copy, for a moment
+    body = b"".join(chunks)
+    chunks.clear()
+    add(-size)
+    return body
 
 
 def decode_json(body: bytes, kind: type[T], code: ErrorCode) -> T:

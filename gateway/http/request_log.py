@@ -4,8 +4,9 @@ Each request gets an id: the client's `X-Request-ID` when it is a sane token (1-
 `A-Z a-z 0-9 . _ : -`), else a fresh one. It is echoed in the response's `X-Request-ID`,
 set in `protocol.log_lines.REQUEST_ID` for every log line written while the request is
 handled (and sent to the worker along with the request), and it ends the access line:
-method, path (never the query string), status, duration in ms, client address. A WebSocket
-logs once it ends, with 101 if it was accepted, and its duration is the connection's.
+method, path (never the query string), status, duration in ms, client address (status 499:
+the client left before any answer, gateway/http/client_gone.py). A WebSocket logs once it
+ends, with 101 if it was accepted, and its duration is the connection's.
 This is the outermost middleware, so refused requests (401, 403, 421) are logged too.
 """
 
@@ -19,6 +20,7 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http.client_gone import CLIENT_CLOSED_STATUS, CLIENT_GONE_SCOPE_KEY
 from protocol.log_lines import REQUEST_ID
 
 log = logging.getLogger("gateway.access")
@@ -70,6 +72,8 @@ class RequestLog:
             status = status or 500
             raise
         finally:
+            if not status and scope.get(CLIENT_GONE_SCOPE_KEY):
+                status = CLIENT_CLOSED_STATUS
             duration_ms = (time.perf_counter() - started) * 1000
             self._log(scope, status, duration_ms, request_id, close_code)
             REQUEST_ID.reset(token)

@@ -38,9 +38,15 @@ class InferenceObserver(Protocol):
 
 
 class InferenceService:
-    def __init__(self, models: ModelManager, observer: InferenceObserver | None = None) -> None:
+    def __init__(
+        self,
+        models: ModelManager,
+        observer: InferenceObserver | None = None,
+        max_audio_seconds: float = 0.0,
+    ) -> None:
         self._models = models
         self._observer = observer
+        self._max_audio_seconds = max_audio_seconds  # LX_MAX_AUDIO_SECONDS; 0: none
 
     async def transcribe(
         self,
@@ -66,6 +72,7 @@ class InferenceService:
             options=options,
             work_class=work_class,
             http_request_id=REQUEST_ID.get() or "",
+            max_audio_seconds=self._max_audio_seconds,
         )
         reply = await self._call(record, message, request_id, audio, count=count)
         assert isinstance(reply, TranscribeResult)
@@ -94,6 +101,7 @@ class InferenceService:
             options=options,
             http_request_id=REQUEST_ID.get() or "",
             stream_segments=True,
+            max_audio_seconds=self._max_audio_seconds,
         )
         started = time.perf_counter()
         self._models.begin_use(record)

@@ -12,6 +12,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http.client_gone import CLIENT_CLOSED_STATUS
 from gateway.http.errors import ERROR_CODE_SCOPE_KEY
 from protocol.errors import ErrorCode
 
@@ -19,7 +20,7 @@ from protocol.errors import ErrorCode
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 UNMATCHED = "unmatched"  # the route of a path no route serves (404)
 # The status of a request whose client went away before any answer (nginx's number).
-CLIENT_CLOSED = "499"
+CLIENT_CLOSED = str(CLIENT_CLOSED_STATUS)
 
 
 class HttpMetrics:

@@ -20,6 +20,7 @@ from gateway.models.manager import ModelManager
 from gateway.settings import Settings
 from gateway.transcription.options import TranscribeParams, parse_params
 from gateway.transcription.upload import AudioUpload, media_type, read_audio
+from gateway.transcription.upload_budget import UploadHold
 from protocol.api.catalog import ASRModelInfo
 from protocol.api.openai import GRANULARITIES, RESPONSE_FORMATS, Granularity, ResponseFormat
 from protocol.errors import ErrorCode, ServiceError, failing_field
@@ -76,7 +77,7 @@ class AudioRequest:
 
 
 async def read_audio_request(
-    request: Request, settings: Settings, models: ModelManager, task: Task
+    request: Request, settings: Settings, models: ModelManager, task: Task, hold: UploadHold
 ) -> AudioRequest:
     if media_type(request.headers.get("content-type", "")) != "multipart/form-data":
         raise ServiceError(
@@ -84,7 +85,7 @@ async def read_audio_request(
             "Send multipart/form-data with the audio in a 'file' field, as OpenAI's API takes it.",
             {"field": "file"},
         )
-    upload = await _read_upload(request, int(settings.max_upload_mb * 1024 * 1024))
+    upload = await _read_upload(request, int(settings.max_upload_mb * 1024 * 1024), hold)
     form = read_form(upload)
     _check_stream(form, task)
     entry = resolve_model(settings, models, form.model, task)
@@ -186,9 +187,9 @@ def resolve_model(
     return entry
 
 
-async def _read_upload(request: Request, limit_bytes: int) -> AudioUpload:
+async def _read_upload(request: Request, limit_bytes: int, hold: UploadHold) -> AudioUpload:
     try:
-        return await read_audio(request, limit_bytes)
+        return await read_audio(request, limit_bytes, hold)
     except ServiceError as exc:
         # OpenAI takes any file and judges it by its bytes: a non-audio type is bad audio.
         if exc.code != ErrorCode.UNSUPPORTED_MEDIA_TYPE:

@@ -49,11 +49,14 @@ async def _transcribe(
     arrived = time.perf_counter()
     # An unknown model fails before the body is read (a form field may still name another).
     svc.transcription.model_for(params.model_id, session)
-    upload = await read_audio(request, int(svc.settings.max_upload_mb * 1024 * 1024))
-    form = parse_params({k: v[-1] for k, v in upload.fields.items()})
-    given = {f: getattr(form, f) for f in form.__struct_fields__ if getattr(form, f) is not None}
-    params = msgspec.structs.replace(params, **given)
-    answer = await svc.transcription.transcribe(upload, params, session, sid, since=arrived)
+    with svc.uploads.hold() as hold:  # the audio's bytes, until the answer is made
+        upload = await read_audio(request, int(svc.settings.max_upload_mb * 1024 * 1024), hold)
+        form = parse_params({k: v[-1] for k, v in upload.fields.items()})
+        given = {
+            f: getattr(form, f) for f in form.__struct_fields__ if getattr(form, f) is not None
+        }
+        params = msgspec.structs.replace(params, **given)
+        answer = await svc.transcription.transcribe(upload, params, session, sid, since=arrived)
     return json_response(answer)
 
 

@@ -74,11 +74,14 @@ def _model(name: str, entry: CatalogEntry) -> OpenAIModel:
 
 async def _audio(request: Request, task: Task) -> Response:
     svc = services(request)
-    asked = await read_audio_request(request, svc.settings, svc.models, task)
-    if asked.stream:
-        pieces = svc.transcription.stream(asked.upload, asked.params)
-        return await transcript_response(pieces, request.scope)
-    result = await svc.transcription.transcribe(asked.upload, asked.params)
+    # The audio's bytes are held against the upload budget until the answer is made (a
+    # streamed answer's, until its first event: the stream itself is not counted).
+    with svc.uploads.hold() as hold:
+        asked = await read_audio_request(request, svc.settings, svc.models, task, hold)
+        if asked.stream:
+            pieces = svc.transcription.stream(asked.upload, asked.params)
+            return await transcript_response(pieces, request.scope)
+        result = await svc.transcription.transcribe(asked.upload, asked.params)
     text = result.text.strip()  # as OpenAI: no leading space
     match asked.response_format:
         case "json":

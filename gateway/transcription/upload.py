@@ -15,6 +15,7 @@ from starlette.types import Message
 
 from gateway.http.io import read_body, size_text
 from gateway.transcription.audio_sniff import check_audio_bytes
+from gateway.transcription.upload_budget import UploadHold
 from protocol.errors import ErrorCode, ServiceError
 from protocol.vocabulary import (
     MAX_SAMPLE_RATE,
@@ -97,21 +98,28 @@ def _pcm_rate(kind: str, parameters: dict[str, str]) -> int:
     return int(rate)
 
 
-async def read_audio(request: Request, limit_bytes: int) -> AudioUpload:
-    """The upload, refused (400 INVALID_AUDIO) if its bytes cannot be audio of its type."""
+async def read_audio(request: Request, limit_bytes: int, hold: UploadHold) -> AudioUpload:
+    """The upload, refused (400 INVALID_AUDIO) if its bytes cannot be audio of its type;
+    its bytes are held against the gateway's upload budget through `hold` as they come
+    (503 QUEUE_FULL past it)."""
     content_type = request.headers.get("content-type", "")
     limit = f"{size_text(limit_bytes)} (LX_MAX_UPLOAD_MB)"
+    budget = {"expect": hold.expect, "add": hold.add}
     if media_type(content_type) != "multipart/form-data":
         encoding, rate = audio_format_of(content_type)  # refuse before reading the body
-        upload = AudioUpload(await read_body(request, limit_bytes, limit), encoding, rate)
+        upload = AudioUpload(await read_body(request, limit_bytes, limit, **budget), encoding, rate)
     else:
-        body = await read_body(request, limit_bytes + _MULTIPART_OVERHEAD, limit)
-        upload = await _from_multipart(request, body, limit_bytes)
+        body = await read_body(request, limit_bytes + _MULTIPART_OVERHEAD, limit, **budget)
+        upload = await _from_multipart(request, body, limit_bytes, hold)
+        del body
+        hold.set(len(upload.data))  # the body is gone; the file's bytes stay
     check_audio_bytes(upload.data, upload.encoding)
     return upload
 
 
-async def _from_multipart(request: Request, body: bytes, limit_bytes: int) -> AudioUpload:
+async def _from_multipart(
+    request: Request, body: bytes, limit_bytes: int, hold: UploadHold
+) -> AudioUpload:
     sent = False
 
     async def replay() -> Message:
@@ -134,7 +142,9 @@ async def _from_multipart(request: Request, body: bytes, limit_bytes: int) -> Au
             "A multipart upload needs the audio in a file field named 'file'.",
             {"field": "file"},
         )
+    hold.expect(upload.size or 0)  # read from its spool file: a second copy beside the body
     data = await upload.read()
+    hold.add(len(data))
     await form.close()
     if len(data) > limit_bytes:
         raise ServiceError(

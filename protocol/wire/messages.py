@@ -162,6 +162,8 @@ class Transcribe(_Message):
     # Also send each segment as a TranscribeSegment partial reply as soon as it is decoded
     # (streamed answers); the final TranscribeResult still holds them all.
     stream_segments: bool = False
+    # Longer audio (as decoded, not as sent) is refused with PAYLOAD_TOO_LARGE; 0: no limit.
+    max_audio_seconds: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
 
 
 class Translate(_Message):

@@ -64,6 +64,16 @@ class WorkerTuning(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
             "call; 0: auto (1 on a CPU, where it does not pay; the concurrency on a GPU)",
         ),
     ] = 0
+    asr_window_seconds: Annotated[
+        int,
+        msgspec.Meta(
+            ge=30,
+            le=3600,
+            description="seconds of audio decoded and transcribed at once: a longer file goes "
+            "window by window, so a transcription's memory stays that of one window "
+            "(about 1 MB per second with tiny.en)",
+        ),
+    ] = 120
 
 
 def tuning_to_json(tuning: WorkerTuning) -> str:

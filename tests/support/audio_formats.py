@@ -16,10 +16,12 @@ FORMATS: dict[str, tuple[str, int]] = {
 }
 
 
-def encode(wav: Path, container: str) -> bytes:
+def encode(wav: Path | bytes, container: str) -> bytes:
+    """A WAV file (or its bytes) in `container`."""
     codec, rate = FORMATS[container]
     out = io.BytesIO()
-    with av.open(str(wav)) as source, av.open(out, "w", format=container) as target:
+    source_file = str(wav) if isinstance(wav, Path) else io.BytesIO(wav)
+    with av.open(source_file, "r") as source, av.open(out, "w", format=container) as target:
         stream = target.add_stream(codec, rate=rate)
         assert isinstance(stream, av.audio.stream.AudioStream)
         resampler = av.AudioResampler(format=stream.format, layout="mono", rate=rate)

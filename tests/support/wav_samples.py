@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 
@@ -23,3 +24,24 @@ def read_wav_samples(path: Path) -> npt.NDArray[np.float32]:
     if rate != 16_000:
         raise ValueError(f"{path.name}: expected 16 kHz, got {rate}")
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def wav_bytes(pcm: bytes, rate: int = 16_000) -> bytes:
+    """s16le mono samples as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    return out.getvalue()
+
+
+def repeated_wav(path: Path, times: int) -> bytes:
+    """A fixture said `times` over, as one WAV (a long file from a short one)."""
+    pcm, rate = read_wav_pcm(path)
+    return wav_bytes(pcm * times, rate)
+
+
+def silent_wav(seconds: float, rate: int = 16_000) -> bytes:
+    return wav_bytes(bytes(2 * int(seconds * rate)), rate)

@@ -91,8 +91,8 @@ def test_transcribing_a_model_that_is_not_loaded_is_an_error_reply(peer: Peer) -
 
 
 def test_worker_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
-    # A parent pid that is not ours: the worker sees at its first heartbeat that its
-    # gateway is gone and exits instead of lingering.
+    # A parent pid that is not ours: the worker sees at start (parent_death) or at its first
+    # heartbeat that its gateway is gone, and exits cleanly instead of lingering.
     endpoint = f"ipc://{tmp_path}/orphan.sock"
     command = [sys.executable, "-m", "worker", "--connect", endpoint, "--parent-pid", "1"]
     command += ["--heartbeat-interval", "0.2"]

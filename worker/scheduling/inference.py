@@ -26,6 +26,12 @@ is bulk.
 A transcription that asks for `stream_segments` also sends each segment as a
 TranscribeSegment partial reply as soon as faster-whisper yields it.
 
+A transcription's audio is decoded and transcribed window by window (`asr_window_seconds`,
+engines/audio_windows.py and engines/windowed.py), so its memory is one window's whatever
+the file's length. When the request sets `max_audio_seconds`, or the worker has a memory
+cap, the decoded length is measured first (no samples kept, stopped at the limit: 413), and
+the transcription is admitted against the cap from it (memory_admission.py: 507).
+
 `cancel` drops a request that still waits, without a reply; a transcription that runs is
 asked to stop between two segments, and then sends no reply either (the gateway stopped
 waiting). A translation batch that runs is shared by others and always finishes.
@@ -36,7 +42,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import msgspec
@@ -57,11 +64,14 @@ from protocol.wire.messages import (
     WorkerMessage,
 )
 from protocol.wire.tuning import WorkerTuning
-from worker.engines.audio import decode_audio
+from worker.engines.audio_windows import duration_s, windows
 from worker.engines.mt_batch import Outcome, batch_key, translate_together
 from worker.engines.stopping import Stopped
 from worker.engines.translation import TranslationEngine
 from worker.engines.whisper import WhisperEngine
+from worker.engines.windowed import transcribe_windows
+from worker.memory import release_freed_memory
+from worker.memory_admission import MemoryAdmission, need_mb
 from worker.models.cache import ModelCache, Tally
 from worker.outbox import Outbox
 from worker.scheduling.batcher import Pending
@@ -100,9 +110,16 @@ _ASR_QUEUE_CAP = 32
 
 class InferenceQueues:
     def __init__(
-        self, cache: ModelCache, outbox: Outbox, tuning: WorkerTuning, submit: Submit
+        self,
+        cache: ModelCache,
+        outbox: Outbox,
+        tuning: WorkerTuning,
+        submit: Submit,
+        admission: MemoryAdmission | None = None,
     ) -> None:
         self._cache = cache
+        self._window_s = float(tuning.asr_window_seconds)
+        self._admission = admission or MemoryAdmission(0.0)
         self._outbox = outbox
         self._queues = RequestQueues(submit)
         self._mt_policy = LanePolicy(
@@ -115,8 +132,9 @@ class InferenceQueues:
             priority=_PRIORITY[_MT_CLASS],
         )
         self._asr_limit = min(tuning.queue_limit, _ASR_QUEUE_CAP)
-        # Transcriptions queued or running, by request id: the flag a Cancel sets.
-        self._stops: dict[str, threading.Event] = {}
+        # Transcriptions queued or running, by request id: the flag a Cancel sets, and the
+        # HTTP request's id for the log line.
+        self._stops: dict[str, tuple[threading.Event, str]] = {}
         self._stops_lock = threading.Lock()
 
     @property
@@ -150,7 +168,7 @@ class InferenceQueues:
         item = _Audio(request, audio, stop, priority)
         pending = Pending(item, None, 1, time.monotonic(), rid)
         with self._stops_lock:
-            self._stops[rid] = stop
+            self._stops[rid] = (stop, request.http_request_id)
 
         def policy() -> LanePolicy:
             # The model's lanes share the decode slots its plan gives it (decode_plan.py),
@@ -178,11 +196,14 @@ class InferenceQueues:
         """The gateway no longer waits for this request (the module docstring says how)."""
         dropped = self._queues.cancel(request_id)
         with self._stops_lock:
-            stop = self._stops.pop(request_id, None) if dropped else self._stops.get(request_id)
-        if stop is not None:
-            stop.set()
+            found = self._stops.pop(request_id, None) if dropped else self._stops.get(request_id)
+        if found is None:
+            return
+        stop, http_request_id = found
+        stop.set()
         if dropped:
-            log.info("request %s was cancelled before it ran", request_id)
+            with request_logging(http_request_id):
+                log.info("request %s was cancelled before it ran", request_id)
 
     def _enqueue(
         self,
@@ -268,20 +289,27 @@ class InferenceQueues:
             return None
         tally = Tally()
         try:
-            samples = decode_audio(audio.data, request.audio_format, request.sample_rate)
-            with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
-                try:
-                    result = engine.transcribe(
-                        samples,
-                        request,
-                        audio.stop.is_set,
-                        audio.priority,
-                        self._segment_sender(request),
-                    )
-                except Stopped:
-                    tally.requests = 0  # neither served nor failed
+            with self._admitted(audio):
+                if audio.stop.is_set():  # cancelled while its audio was measured
                     log.info("request %s stopped: it was cancelled", request.request_id)
                     return None
+                parts = windows(
+                    audio.data, request.audio_format, request.sample_rate, self._window_s
+                )
+                with self._cache.use(request.model_id, WhisperEngine, tally) as engine:
+                    try:
+                        result = transcribe_windows(
+                            engine,
+                            parts,
+                            request,
+                            audio.stop.is_set,
+                            audio.priority,
+                            self._segment_sender(request),
+                        )
+                    except Stopped:
+                        tally.requests = 0  # neither served nor failed
+                        log.info("request %s stopped: it was cancelled", request.request_id)
+                        return None
         except Exception as exc:
             _log_unexpected(exc)
             return error_reply(request.request_id, exc)
@@ -293,6 +321,24 @@ class InferenceQueues:
             queue_ms,
         )
         return msgspec.structs.replace(result, queue_ms=queue_ms)
+
+    @contextmanager
+    def _admitted(self, audio: _Audio) -> Iterator[None]:
+        """The audio's decoded length is checked against its limit, and its memory against
+        the worker's cap, before any of it is decoded into samples (both only when set: the
+        measure decodes the file once, keeping no samples)."""
+        request = audio.request
+        limit = request.max_audio_seconds
+        if not limit and not self._admission.enabled:
+            yield
+            return
+        seconds = duration_s(audio.data, request.audio_format, request.sample_rate, limit)
+        with self._admission.admitted(need_mb(min(seconds, self._window_s))):
+            try:
+                yield
+            finally:
+                if self._admission.enabled:
+                    release_freed_memory()  # so the next admission reads a true RSS
 
     def _segment_sender(self, request: Transcribe) -> Callable[[Segment], None] | None:
         """Sends each segment as a partial reply when the request streams its answer."""

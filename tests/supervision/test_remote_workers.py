@@ -180,11 +180,12 @@ def _idle_rss_mb(remote: Remote) -> float:
     readings: list[float] = []
 
     def settled() -> bool:
+        time.sleep(0.25)
         readings.append(_rss_mb(gateway, "remote-b") or 0.0)
         recent = readings[-12:]
         return len(recent) == 12 and max(recent) - min(recent) < 1.0
 
-    gateway.wait_for(lambda: time.sleep(0.25) is None and settled(), 20, "idle memory settled")
+    gateway.wait_for(settled, 20, "idle memory settled")
     idle_mb = readings[-1]
     stop_worker(probe)
     gateway.wait_for(lambda: gateway.state_of("remote-b") != "ready", 15, "the probe gone")

@@ -25,6 +25,9 @@ from gateway.http.errors import EXCEPTION_HANDLERS
 from gateway.http.middleware import access_middleware
 from gateway.http.openapi import OpenApiDocument
 from gateway.inference.calls import InferenceService
+from gateway.live.limits import LiveLimits
+from gateway.live.service import LiveService
+from gateway.live.stream import LiveDeps
 from gateway.metrics.http_requests import RequestMetrics
 from gateway.metrics.registry import Metrics
 from gateway.models.cache_keeper import CacheKeeper
@@ -36,7 +39,7 @@ from gateway.ops.downloads import ModelDownloads
 from gateway.ops.health_check import HealthChecker
 from gateway.ops.startup_checks import check_defaults, check_preloads
 from gateway.ops.status_snapshot import StatusSnapshot
-from gateway.routes import asr, events, health, models, openai_audio
+from gateway.routes import asr, events, health, live, models, openai_audio
 from gateway.routes import catalog as catalog_routes
 from gateway.routes import metrics as metrics_routes
 from gateway.routes import sessions as sessions_routes
@@ -152,6 +155,16 @@ def create_app(settings: Settings) -> Starlette:
             settings.max_text_chars,
             settings.result_cache_size,
         )
+        sessions = SessionService(store, defaults, lambda: config_checks(pool, known), manager)
+        live_streams = LiveService(
+            LiveDeps(
+                models=manager,
+                sessions=sessions,
+                translation=translation,
+                open_streams=metrics.live_streams,
+                limits=LiveLimits.from_settings(settings),
+            )
+        )
         monitor = SystemMonitor([hub_cache, *settings.model_dirs])
         await monitor.sample()  # the first figures, before any request reads them
         app.state.services = Services(
@@ -168,7 +181,7 @@ def create_app(settings: Settings) -> Starlette:
             discovery=discovery,
             resources=await asyncio.to_thread(measure_resources),
             language_pairs=LanguagePairIndex(catalog),
-            sessions=SessionService(store, defaults, lambda: config_checks(pool, known), manager),
+            sessions=sessions,
             inference=inference,
             transcription=transcription,
             translation=translation,
@@ -177,6 +190,7 @@ def create_app(settings: Settings) -> Starlette:
             metrics=metrics,
             status=StatusSnapshot(manager, monitor),
             downloads=downloads,
+            live=live_streams,
         )
         keeper = CacheKeeper(
             manager, pool, settings.cache_check_interval_s, settings.worker_memory_limit_mb
@@ -202,6 +216,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if preload:
                 preloading.cancel()
+            await live_streams.stop()
             await keeper.stop()
             await downloads.stop()
             await monitor.stop()
@@ -220,6 +235,7 @@ def create_app(settings: Settings) -> Starlette:
             *translate_routes.routes,
             *health.routes,
             *events.routes,
+            *live.routes,
             *worker_routes.routes,
             *openai_audio.routes,
             *metrics_routes.routes,

@@ -15,6 +15,7 @@ from gateway.hardware.machine_resources import MachineResources
 from gateway.hardware.system_resources import SystemMonitor
 from gateway.http.openapi import OpenApiDocument
 from gateway.inference.calls import InferenceService
+from gateway.live.service import LiveService
 from gateway.metrics.registry import Metrics
 from gateway.models.manager import ModelManager
 from gateway.ops.downloads import ModelDownloads
@@ -54,6 +55,7 @@ class Services:
     metrics: Metrics
     status: StatusSnapshot
     downloads: ModelDownloads
+    live: LiveService
 
 
 def services(connection: HTTPConnection) -> Services:

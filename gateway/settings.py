@@ -81,6 +81,14 @@ class Settings:
     max_websockets: int = 256
     max_websockets_per_client: int = 64
     log_format: Literal["text", "json"] = "text"
+    # Live caption streams (README "Live captions"): heartbeats, how long a dropped stream
+    # waits for its client, the client's window, a frame's size, audio not yet final.
+    live_heartbeat_interval_ms: int = 10_000
+    live_heartbeat_timeout_ms: int = 30_000
+    live_resume_seconds: int = 300
+    live_max_in_flight: int = 64
+    live_max_msg_bytes: int = 131_072
+    live_backlog_seconds: int = 30
 
     @property
     def default_mt_model(self) -> str:
@@ -148,6 +156,24 @@ class Settings:
             max_websockets_per_client=_int(env, "LX_MAX_WEBSOCKETS_PER_CLIENT", 64, 1, 100_000),
             log_format=cast(
                 Literal["text", "json"], _choice(env, "LX_LOG_FORMAT", "text", ("text", "json"))
+            ),
+            live_heartbeat_interval_ms=_int(
+                env, "LX_LIVE_HEARTBEAT_INTERVAL_MS", cls.live_heartbeat_interval_ms, 100, 600_000
+            ),
+            live_heartbeat_timeout_ms=_int(
+                env, "LX_LIVE_HEARTBEAT_TIMEOUT_MS", cls.live_heartbeat_timeout_ms, 200, 3_600_000
+            ),
+            live_resume_seconds=_int(
+                env, "LX_LIVE_RESUME_SECONDS", cls.live_resume_seconds, 0, 86_400
+            ),
+            live_max_in_flight=_int(
+                env, "LX_LIVE_MAX_IN_FLIGHT", cls.live_max_in_flight, 1, 100_000
+            ),
+            live_max_msg_bytes=_int(
+                env, "LX_LIVE_MAX_MSG_BYTES", cls.live_max_msg_bytes, 1024, 64 * 1024 * 1024
+            ),
+            live_backlog_seconds=_int(
+                env, "LX_LIVE_BACKLOG_SECONDS", cls.live_backlog_seconds, 1, 3600
             ),
         )._exposed_safely()
 

@@ -39,6 +39,9 @@ from protocol.wire.messages import (
     Shutdown,
     StatusReply,
     StatusRequest,
+    StreamAudio,
+    StreamEnd,
+    StreamOpen,
     Transcribe,
     Translate,
     UnloadModel,
@@ -55,6 +58,7 @@ from worker.models.cache import ModelCache
 from worker.models.prefetch import prefetch
 from worker.outbox import Outbox
 from worker.scheduling.inference import InferenceQueues
+from worker.scheduling.live_streams import LiveStreams
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,13 @@ class WorkerServer:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="model")
         self._inference = InferenceQueues(
             self._cache, self._outbox, config.tuning, self._executor.submit
+        )
+        self._live = LiveStreams(
+            self._cache,
+            self._outbox,
+            self._inference.lanes,
+            config.tuning,
+            self._executor.submit,
         )
         self._running = True
         self._heartbeat_seq = 0
@@ -199,8 +210,15 @@ class WorkerServer:
                 self._submit(message.request_id, self._detect_language, message)
             case Translate():
                 self._inference.translate(message)
+            case StreamOpen():
+                self._live.open(message, payload)
+            case StreamAudio():
+                self._live.audio(message, payload)
+            case StreamEnd():
+                self._live.end(message)
             case Cancel(request_id=rid):
-                self._inference.cancel(rid)  # loads and other requests run to their end
+                if not self._live.cancel(rid):
+                    self._inference.cancel(rid)  # loads and other requests run to their end
             case HelloRequest():
                 self._send(self._hello())  # the gateway lost track of us: re-admit with our models
             case Shutdown(reason=reason):
@@ -285,6 +303,7 @@ class WorkerServer:
 
     def _unload(self, request: UnloadModel) -> None:
         freed = self._cache.unload(request.model_id)
+        self._live.model_unloaded(request.model_id)
         log.info("unloaded %s, %.0f MB freed", request.model_id, freed)
         self._outbox.send(
             UnloadResult(

@@ -8,7 +8,15 @@ as plain objects (the stream route and the worker link use them).
   a reconnecting client resumes from.
 - `flow`: the client's window of unacknowledged messages; captions past it wait.
 - `audio_backlog`: the audio no final covers yet, to re-open the stream on a new worker.
+- `captions`: each final once and in order (by segment index), the payloads the client gets.
+- `recovery`: whether a failed worker stream is re-opened, and after how long.
+- `stream`: one stream of a session: opens it on the model's worker, follows its captions,
+  re-opens it after a lost worker or an ASR config change, translates its finals.
+- `connection`: one client WebSocket of a stream (reader, sender, heartbeats).
+- `service`: the streams by session: attach, resume within the window, cancel.
 
-May import: protocol, gateway.settings, gateway.http, gateway.event_hub. Never numpy (the
-gateway does not), so audio stays in the client's encoding here.
+The plain parts (limits, errors, frames, outbox, flow, audio_backlog, captions, recovery)
+decide; stream, connection and service run them. May import: protocol, gateway.settings,
+gateway.http, gateway.event_hub, and the services below (sessions, translation, models,
+workers). Never numpy (the gateway does not), so audio stays in the client's encoding here.
 """

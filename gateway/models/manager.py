@@ -253,6 +253,10 @@ class ModelManager:
         assert refusal is not None
         raise refusal
 
+    def suggestions(self, error: ServiceError, model_id: str) -> list[str]:
+        """What a client may do about a load that failed (as its load.failed event says)."""
+        return self._suggestions(error, model_id)
+
     def _suggestions(self, error: ServiceError, model_id: str) -> list[str]:
         smaller = error.details.get("suggested_alternatives") or self.catalog.closest(model_id)
         entry = self.catalog.get(model_id)

@@ -212,7 +212,10 @@ class ServerEnvelope(msgspec.Struct, kw_only=True):
     data: ServerData
 
 
-class _RawServerEnvelope(msgspec.Struct, kw_only=True):
+class RawServerEnvelope(msgspec.Struct, kw_only=True):
+    """The envelope with `data` left undecoded (its type depends on `t`): how clients read
+    a frame first, and how the OpenAPI document shows the envelope."""
+
     v: int = PROTOCOL_VERSION
     t: ServerMessageType
     sid: str | None = None
@@ -226,7 +229,7 @@ class _RawServerEnvelope(msgspec.Struct, kw_only=True):
 
 def decode_server_message(frame: bytes | str) -> ServerEnvelope:
     """For clients and tests: a server frame with its `data` decoded as its `t` says."""
-    raw = msgspec.json.decode(frame, type=_RawServerEnvelope)
+    raw = msgspec.json.decode(frame, type=RawServerEnvelope)
     data = msgspec.json.decode(raw.data, type=SERVER_DATA_TYPES[raw.t])
     fields = {name: getattr(raw, name) for name in raw.__struct_fields__ if name != "data"}
     return ServerEnvelope(**fields, data=data)

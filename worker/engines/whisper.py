@@ -82,6 +82,11 @@ class WhisperEngine:
                 sot_id=int(self._model.hf_tokenizer.token_to_id("<|startoftranscript|>")),
             )
 
+    @property
+    def whisper_model(self) -> Any:
+        """The faster-whisper `WhisperModel` (live streams decode with it directly)."""
+        return self._model
+
     def warm_up(self) -> None:
         """One short decode so the first real request does not pay for lazy initialisation."""
         silence = np.zeros(WHISPER_SAMPLE_RATE, dtype=np.float32)  # one second

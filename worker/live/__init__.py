@@ -6,12 +6,14 @@ growing buffer of speech into partial and final captions.
   ends (the hysteresis is plain code).
 - `agreement`: LocalAgreement (Whisper-Streaming's idea): words two consecutive decodes
   agree on are committed and never change (plain code).
-- `segmenter`: when a segment is final (end of speech, maximum length, end of audio) and the
-  prompt the next one gets (plain code).
+- `segmenter`: when a segment is final (end of speech, maximum length, end of audio), the
+  prompt the next one gets, and which decoded words were made up (plain code).
 - `decoder`: the one engine call, faster-whisper's `transcribe` on a buffer.
 - `stream`: one stream's state; says whether it has audio worth decoding, runs one decode
   when asked, and can be rebuilt on another worker from the audio since its last final.
 
-The scheduler (worker.scheduling) decides when each stream decodes. May import:
+The worker serves streams, and decides when each one decodes, in worker.scheduling
+(`live_streams`: StreamOpen/StreamAudio/StreamEnd in, captions out; `live_order`: which
+stream decodes next). May import:
 worker.engines, worker.models, protocol.
 """

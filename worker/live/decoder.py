@@ -35,6 +35,7 @@ class DecodeSettings:
     # Finals are decoded once each, so they can afford a wider beam.
     final_beam_size: int = 5
     language: str | None = "en"
+    task: str = "transcribe"  # or "translate" (into English)
     # English speech runs at about 3 words (4-5 tokens) a second; this leaves room for more.
     tokens_per_second: int = 12
     min_tokens: int = 16
@@ -59,6 +60,7 @@ class WhisperDecoder:
         segments, _info = self._model.transcribe(
             audio,
             language=self._language,
+            task=settings.task,
             beam_size=settings.final_beam_size if final else settings.beam_size,
             temperature=0.0,
             condition_on_previous_text=False,

@@ -4,7 +4,8 @@
 A segment is final at the end of speech (the VAD heard `min_silence_ms` of silence), at its
 maximum length (a speaker who never pauses still gets finals, and the buffer stays inside
 Whisper's 30 s window), or when the client ends the audio. Before speech starts, only a
-little audio is kept so the first word's onset is not cut.
+little audio is kept so the first word's onset is not cut. What a decoder made up is
+dropped: a word after the end of speech, an unlikely short word at the end, a loop.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def decide(
         end = min(received, first.end + ms_to_samples(policy.post_speech_ms))
         return Decision("final", end=end, reason="end_of_speech", speech_end=first.end)
     if audio_ended:
-        return Decision("final", end=received, reason="end_of_audio")
+        # A pause going on when the audio ends is where the speech ended: a word the decoder
+        # puts after it was made up from the silence.
+        return Decision("final", end=received, reason="end_of_audio", speech_end=pause_from)
     if received - segment_start >= ms_to_samples(policy.max_segment_ms):
         return Decision("final", end=received, reason="max_length")
     fresh = undecoded_speech(
@@ -152,3 +155,27 @@ def without_made_up_tail(words: Sequence[HypWord]) -> list[HypWord]:
         if short and word.probability < _MADE_UP_PROBABILITY:
             return kept[:index]
     return kept
+
+
+# A phrase of at most _LOOP_PHRASE words said _LOOP_REPEATS times or more in a row, over at
+# least _LOOP_WORDS words, is the decoder looping ("see you next time, see you next time,
+# ..." over the silence at the end of the audio), not speech.
+_LOOP_PHRASE = 6
+_LOOP_REPEATS = 3
+_LOOP_WORDS = 8
+
+
+def without_loop(words: Sequence[HypWord]) -> list[HypWord]:
+    """`words` up to where the decoder starts looping (all of them if it does not)."""
+    keys = ["".join(ch for ch in word.text.lower() if ch.isalnum()) for word in words]
+    for start in range(len(keys)):
+        for size in range(1, _LOOP_PHRASE + 1):
+            phrase = keys[start : start + size]
+            if len(phrase) < size:
+                break
+            repeats = 1
+            while keys[start + repeats * size : start + (repeats + 1) * size] == phrase:
+                repeats += 1
+            if repeats >= _LOOP_REPEATS and repeats * size >= _LOOP_WORDS:
+                return list(words[:start])
+    return list(words)

@@ -41,6 +41,7 @@ from worker.live.segmenter import (
     silent_segment_start,
     speech_in_segment,
     undecoded_speech,
+    without_loop,
     without_made_up_tail,
 )
 from worker.live.vad import SileroWindows, VadSettings, VoiceActivity
@@ -218,7 +219,7 @@ class LiveStream:
         end_ms = samples_to_ms(end)
         segment_ms = samples_to_ms(self._segment_start)
         words = []
-        for word in self._decoder(audio, self._prompt_outside, final):
+        for word in without_loop(self._decoder(audio, self._prompt_outside, final)):
             begins = min(end_ms, offset_ms + word.start_ms)
             ends = min(end_ms, max(begins, offset_ms + word.end_ms))
             # A word over before the segment began was heard as context.

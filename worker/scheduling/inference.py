@@ -9,8 +9,11 @@ cores or the GPU, or `asr_concurrency`), over its two lanes, and the windows of 
 that run together share CTranslate2 calls (engines/batched_whisper.py), the calls of
 higher-priority work first:
 
-- `interactive` (priority over bulk): health probes, short clips, later live audio;
+- `interactive` (priority over bulk): health probes, short clips;
 - `bulk`: long files.
+
+Live caption streams decode on the same slots from a third lane, `live`, at the interactive
+priority (live_streams.py).
 
 The class of a transcription is the one the gateway names on the request (`work_class`),
 else the worker's judgement from the audio's size: raw PCM of at most
@@ -115,6 +118,11 @@ class InferenceQueues:
         # Transcriptions queued or running, by request id: the flag a Cancel sets.
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
+
+    @property
+    def lanes(self) -> RequestQueues:
+        """The models' lanes (live streams decode through them too: live_streams.py)."""
+        return self._queues
 
     def close(self) -> None:
         self._queues.close()

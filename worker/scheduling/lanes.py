@@ -1,8 +1,9 @@
 """Bounded lanes per model and class of work, and the one thread that turns them into batches.
 
 Each model has a lane per class of work (`interactive`, `bulk`: see inference.py for how a
-request gets its class): a queue of requests not yet running, capped at `limit` (over it,
-`put` refuses with QUEUE_FULL at once, so memory stays bounded). The model's lanes share
+request gets its class; `live`: live caption decodes, live_streams.py): a queue of requests
+not yet running, capped at `limit` (over it, `put` refuses with QUEUE_FULL at once, so
+memory stays bounded). The model's lanes share
 its capacity of `concurrency` batches running at once; which lane gets a free slot is the
 rule of priorities.py. The dispatch thread only decides; batches run on the executor that
 `submit` hands them to. While a model is busy, new requests pile up behind it and leave

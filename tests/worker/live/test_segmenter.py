@@ -9,6 +9,7 @@ from worker.live.segmenter import (
     decide,
     ms_to_samples,
     silent_segment_start,
+    without_loop,
     without_made_up_tail,
 )
 from worker.live.vad import SpeechRun
@@ -53,6 +54,23 @@ def test_end_of_speech_finals_just_past_where_speech_ended() -> None:
 def test_a_segment_at_its_maximum_length_is_final_while_speech_goes_on() -> None:
     assert _decide(9_999, [SpeechRun(0)], last_decoded=S(9_999)) == ("none", 0)
     assert _decide(10_000, [SpeechRun(0)], last_decoded=S(10_000)) == ("final", S(10_000))
+
+
+def test_a_pause_when_the_audio_ends_is_where_its_speech_ended() -> None:
+    decision = decide(
+        policy=POLICY,
+        segment_start=0,
+        received=S(3_000),
+        last_decoded=0,
+        runs=[SpeechRun(S(1_000))],
+        audio_ended=True,
+        pause_from=S(2_600),
+    )
+    assert (decision.kind, decision.reason, decision.speech_end) == (
+        "final",
+        "end_of_audio",
+        S(2_600),
+    )
 
 
 def test_the_end_of_audio_finals_what_is_left_and_then_nothing() -> None:
@@ -127,3 +145,18 @@ def test_a_pause_going_on_is_no_reason_for_a_partial() -> None:
         audio_ended=False,
     )
     assert resumed.kind == "partial"
+
+
+def test_a_looping_decoder_is_cut_where_the_loop_starts() -> None:
+    spoken = words("very:0-300 happy.:300-700")
+    loop = words(" ".join(f"see:{t}-{t} you:{t}-{t} next:{t}-{t} time,:{t}-{t}" for t in range(7)))
+    assert without_loop(spoken + loop) == spoken
+    # One word said over and over is a loop too, once it runs long enough.
+    assert without_loop(spoken + words(" ".join(f"3,:{t}-{t}" for t in range(8)))) == spoken
+
+
+def test_speech_that_repeats_a_little_is_not_a_loop() -> None:
+    said = words("no:0-100 no:100-200 no:200-300 we:300-400 went:400-500 home:500-600")
+    assert without_loop(said) == said
+    twice = words("the:0-1 red:1-2 door:2-3 the:3-4 red:4-5 door:5-6 opened:6-7")
+    assert without_loop(twice) == twice

@@ -12,6 +12,7 @@ without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -119,7 +120,10 @@ class CaptionStream:
                 "max_in_flight": self._max_in_flight,
             },
         }
-        socket.send(json.dumps(hello))
+        # A socket the server refuses at once (no such session) may be closed before the
+        # hello leaves; its error frame is still read below.
+        with contextlib.suppress(ConnectionClosed):
+            socket.send(json.dumps(hello))
         try:
             answer: dict[str, Any] = json.loads(socket.recv(timeout=30))
         except ConnectionClosed as closed:
@@ -160,14 +164,16 @@ class CaptionStream:
                 message: dict[str, Any] = json.loads(frame)
                 received = Received(time.monotonic() - self._started, message)
                 self._outcome.received.append(received)
-                seq = message.get("seq")
-                if isinstance(seq, int) and seq > 0:
-                    socket.send(json.dumps({"t": "client.ack", "data": {"ack_seq": seq}}))
                 self._on_message(received)
                 data = message.get("data") or {}
                 if message.get("t") == "status" and data.get("stage") == "ended":
                     self._outcome.ended = True
                     break
+                seq = message.get("seq")
+                if isinstance(seq, int) and seq > 0:
+                    # The server may close right after its last message: then no ack is owed.
+                    with contextlib.suppress(ConnectionClosed):
+                        socket.send(json.dumps({"t": "client.ack", "data": {"ack_seq": seq}}))
         except ConnectionClosed:
             pass
         finally:

@@ -37,6 +37,9 @@ def captions(
         str | None,
         typer.Option("--target", help="Translate finals into this language (e.g. fra_Latn)."),
     ] = None,
+    mt_model: Annotated[
+        str | None, typer.Option("--mt-model", help="Translation model of the new session.")
+    ] = None,
     speed: Annotated[
         float,
         typer.Option("--speed", min=0.1, max=100.0, help="Pace of the audio; 1.0 is real time."),
@@ -60,7 +63,9 @@ def captions(
         raise typer.Exit(EXIT_USAGE) from None
     with connected(url, token, as_json) as (client, _output):
         own = sid is None
-        session = sid or _new_session(client, model, language, target)
+        session = sid or _new_session(client, model, language, target, mt_model)
+        if own and not as_json:
+            typer.echo(f"# session {session} (removed after the stream)", err=True)
         try:
             outcome = _stream(url, session, audio, token, 1.0 if realtime else speed, as_json)
         finally:
@@ -134,14 +139,19 @@ class _Printer:
 
 
 def _new_session(
-    client: GatewayClient, model: str | None, language: str | None, target: str | None
+    client: GatewayClient,
+    model: str | None,
+    language: str | None,
+    target: str | None,
+    mt_model: str | None,
 ) -> str:
     asr = {k: v for k, v in (("model_id", model), ("language", language)) if v}
     config: dict[str, object] = {}
     if asr:
         config["asr"] = asr
-    if target:
-        config["mt"] = {"target_language": target}
+    mt = {k: v for k, v in (("model_id", mt_model), ("target_language", target)) if v}
+    if mt:
+        config["mt"] = mt
     _status, body = client.call("POST", "/api/sessions", body={"config": config or None})
     session_id: str = body["session_id"]
     return session_id

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from gateway.cli import local, models, workers
+from gateway.cli import captions, local, models, workers
 
 app = typer.Typer(
     name="loquilex-models",
@@ -41,6 +41,7 @@ app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )(local.worker)
+app.command()(captions.captions)
 app.add_typer(models.app, name="models")
 app.add_typer(workers.app, name="workers")
 app.add_typer(local.keys, name="keys")

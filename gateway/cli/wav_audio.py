@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol.vocabulary import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-
 _BYTES_PER_SAMPLE = 2
 
 
@@ -43,6 +41,9 @@ _CONVERT_HINT = "convert it first: ffmpeg -i INPUT -ac 1 -ar 16000 -c:a pcm_s16l
 
 
 def read_wav(path: Path) -> WavAudio:
+    # Imported here: the CLI's import stays free of msgspec, so `--help` answers at once.
+    from protocol.vocabulary import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
     try:
         with wave.open(str(path), "rb") as wav:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()

@@ -144,10 +144,11 @@ def test_a_load_past_a_workers_memory_cap_ends_only_that_worker(remote: Remote) 
         assert gateway.load(MODEL).status_code == 202
         gateway.wait_for(lambda: gateway.model_status() == "loaded", 30, "the model on remote-a")
     survivor = gateway.worker("remote-a")
-    # The cap sits just above what this worker holds idle (measured here, it differs between
-    # machines), well under what a load of the suite's tiny Whisper adds (~50 MB).
+    # The cap sits just above what this worker holds idle once settled (measured here, it
+    # differs between machines). 5 MB, not more: under load a CI machine saw the tiny
+    # Whisper's load finish inside +20 MB and pass the cap only afterwards.
     idle_mb = _idle_rss_mb(remote)
-    capped = remote.start("remote-b", "--memory-limit-mb", str(round(idle_mb + 20)))
+    capped = remote.start("remote-b", "--memory-limit-mb", str(round(idle_mb + 5)))
     gateway.wait_for(lambda: len(gateway.workers()) == 2, 15, "the capped worker")
     gateway.wait_state("remote-b", {"ready"}, timeout_s=15)
     with gateway.events() as ws:

@@ -3,6 +3,7 @@ socket, against the same file transcribed offline through the same service in th
 
     .venv/bin/python -m bench.live_captions [--clip long_story.wav] [--speed 1.0]
                                             [--streams 2,4] [--stagger-s 1.0] [--no-mt]
+                                            [--beam-size 5]
 
 Starts `python -m gateway` (one CPU worker, the bundled tiny.en, and the suite's NLLB-style
 copy model for translating finals) on a free loopback port; the client is the CLI's own
@@ -133,8 +134,14 @@ def _spread(values: list[float]) -> str:
     )
 
 
-def _session(client: httpx.Client, mt: bool) -> str:
-    config: dict[str, Any] = {"asr": {"model_id": DEFAULT_ASR_MODEL, "language": "en"}}
+def _session(client: httpx.Client, mt: bool, beam_size: int) -> str:
+    config: dict[str, Any] = {
+        "asr": {
+            "model_id": DEFAULT_ASR_MODEL,
+            "language": "en",
+            "parameters": {"beam_size": beam_size},  # of the finals; partials are greedy
+        }
+    }
     if mt:
         config["mt"] = {
             "model_id": MT_MODEL,
@@ -148,14 +155,20 @@ def _session(client: httpx.Client, mt: bool) -> str:
 
 
 def _run_streams(
-    base_url: str, client: httpx.Client, clip: Path, count: int, speed: float, stagger_s: float
+    base_url: str,
+    client: httpx.Client,
+    clip: Path,
+    count: int,
+    speed: float,
+    stagger_s: float,
+    beam_size: int,
 ) -> list[StreamOutcome]:
     audio = read_wav(clip)
     outcomes: list[StreamOutcome] = [StreamOutcome() for _ in range(count)]
 
     def one(index: int) -> None:
         time.sleep(index * stagger_s)
-        sid = _session(client, mt=False)
+        sid = _session(client, mt=False, beam_size=beam_size)
         stream = CaptionStream(stream_url(base_url, sid), audio, speed=speed)
         outcomes[index] = stream.run()
 
@@ -174,6 +187,7 @@ def main() -> None:
     parser.add_argument("--streams", default="2,4", help="concurrent streams to try, in order")
     parser.add_argument("--stagger-s", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=0, help="LX_WORKER_CPU_THREADS (0: auto)")
+    parser.add_argument("--beam-size", type=int, default=5, help="the session's (finals') beam")
     parser.add_argument("--no-mt", action="store_true")
     args = parser.parse_args()
     clip = clip_path(args.clip)
@@ -202,7 +216,7 @@ def main() -> None:
                     "worker": psutil.Process(worker["pid"]),
                     "gateway": psutil.Process(gw.process.pid),
                 }
-                sid = _session(client, mt=not args.no_mt)
+                sid = _session(client, mt=not args.no_mt, beam_size=args.beam_size)
                 audio = read_wav(clip)
                 with Sampler(processes) as sampled:
                     outcome = CaptionStream(
@@ -231,7 +245,7 @@ def main() -> None:
                 print(f"  load average now: {_load()}")
                 for count in [int(n) for n in args.streams.split(",") if n]:
                     outcomes = _run_streams(
-                        base_url, client, clip, count, args.speed, args.stagger_s
+                        base_url, client, clip, count, args.speed, args.stagger_s, args.beam_size
                     )
                     latencies = [s for o in outcomes for s in figures(o).final_latency_s]
                     ended = sum(o.ended for o in outcomes)

@@ -27,6 +27,7 @@ from tests.support.envelope import error_of
 from tests.support.gateway_process import GatewayProcess, running_gateway
 from tests.support.wav_samples import repeated_wav, silent_wav
 from tests.support.wer import word_error_rate
+from worker.memory_admission import MARGIN_MB, MB_PER_WINDOW_SECOND
 
 pytestmark = pytest.mark.integration
 
@@ -207,7 +208,7 @@ def test_a_transcription_that_would_pass_the_cap_is_refused_and_the_worker_lives
 ) -> None:
     before = worker(capped)
     with PeakRss(before["pid"]) as rss:
-        answer = transcribe(capped, silent_wav(400))  # a 400 s window needs ~424 MB
+        answer = transcribe(capped, silent_wav(400))  # a 400 s window needs ~448 MB
     error = error_of(answer, 507, "INSUFFICIENT_MEMORY")
     assert error["details"]["required_mb"] > error["details"]["available_mb"]
     assert "LX_WORKER_MEMORY_LIMIT_MB" in error["message"]
@@ -220,7 +221,8 @@ def test_a_transcription_that_would_pass_the_cap_is_refused_and_the_worker_lives
 def test_a_transcription_that_fits_is_admitted_and_the_cap_holds(capped: GatewayProcess) -> None:
     pid = worker(capped)["pid"]
     idle_mb = psutil.Process(pid).memory_info().rss / MB
-    seconds = int(340 - idle_mb - 24 - 20)  # its need, with 20 MB to spare
+    # The longest silence admission lets in with 20 MB to spare.
+    seconds = int((340 - idle_mb - MARGIN_MB - 20) / MB_PER_WINDOW_SECOND)
     assert seconds > 30, f"the worker idles at {idle_mb:.0f} MB: too close to the cap"
     with PeakRss(pid) as rss:
         answer = transcribe(capped, silent_wav(seconds))

@@ -28,8 +28,9 @@ from pathlib import Path
 import psutil
 
 from bench.harness import DEFAULT_ASR_MODEL, machine
-from bench.source_gateway import HERE, Gateway, PeakRss, gateway_from, load_average
+from bench.source_gateway import HERE, Gateway, gateway_from, load_average
 from tests.support.audio_formats import encode
+from tests.support.peak_rss import PeakRss
 from tests.support.wav_samples import silent_wav
 
 TRANSCRIBE = f"/api/asr/transcribe?model_id={DEFAULT_ASR_MODEL}"

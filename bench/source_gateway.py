@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
 from bench.harness import load_model
 from tests.support.gateway_process import free_port, stop_process
@@ -82,34 +80,3 @@ def gateway_from(source: Path, model_id: str, **env: str) -> Iterator[Gateway]:
             yield gateway
         finally:
             stop_process(process)
-
-
-class PeakRss:
-    """The highest RSS (MB) of a process while the block runs, sampled every 5 ms; a process
-    that ends meanwhile keeps the peak it had."""
-
-    def __init__(self, pid: int) -> None:
-        self._process = psutil.Process(pid)
-        self.before_mb = self._rss()
-        self.peak_mb = self.before_mb
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def _rss(self) -> float:
-        try:
-            return float(self._process.memory_info().rss) / _MB
-        except psutil.Error:
-            return 0.0
-
-    def _watch(self) -> None:
-        while not self._done.is_set():
-            self.peak_mb = max(self.peak_mb, self._rss())
-            time.sleep(0.005)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()

@@ -37,6 +37,9 @@ WAV = {"content-type": "audio/wav"}
 WINDOW_S = 30
 LIMIT_S = 300
 MB = 1024 * 1024
+# The capped worker's limit: its idle RSS (about 160-210 MB here, more after the suite's
+# earlier modules) leaves room for a file that fits, and none for a 400 s window (~448 MB).
+CAP_MB = 400
 
 
 def worker(gateway: GatewayProcess) -> dict[str, Any]:
@@ -160,10 +163,10 @@ def test_concurrent_large_uploads_stay_within_the_budget(gateway: GatewayProcess
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    """A worker capped at 340 MB whose windows (10 min) need more than it has for a long
+    """A worker capped at CAP_MB whose windows (10 min) need more than it has for a long
     file: admission refuses what the cap would otherwise notice only after the fact."""
     env = {
-        "LX_WORKER_MEMORY_LIMIT_MB": "340",
+        "LX_WORKER_MEMORY_LIMIT_MB": str(CAP_MB),
         "LX_ASR_WINDOW_SECONDS": "600",
         "LX_RESULT_CACHE_SIZE": "0",
     }
@@ -181,7 +184,7 @@ def test_a_transcription_that_would_pass_the_cap_is_refused_and_the_worker_lives
     error = error_of(answer, 507, "INSUFFICIENT_MEMORY")
     assert error["details"]["required_mb"] > error["details"]["available_mb"]
     assert "LX_WORKER_MEMORY_LIMIT_MB" in error["message"]
-    assert rss.peak_mb <= 340 * 1.1, rss.peak_mb
+    assert rss.peak_mb <= CAP_MB * 1.1, rss.peak_mb
     after = worker(capped)
     assert (after["pid"], after["restart_count"]) == (before["pid"], before["restart_count"])
     warm(capped)  # and it still serves
@@ -192,10 +195,10 @@ def test_a_transcription_that_fits_is_admitted_and_the_cap_holds(capped: Gateway
     idle_mb = psutil.Process(pid).memory_info().rss / MB
     # A silence admission lets in with 60 MB to spare: with 20, a worker that had run the
     # whole suite's module before grew ~30 MB past the estimate (allocator caches) on CI.
-    seconds = int((340 - idle_mb - MARGIN_MB - 60) / MB_PER_WINDOW_SECOND)
+    seconds = int((CAP_MB - idle_mb - MARGIN_MB - 60) / MB_PER_WINDOW_SECOND)
     assert seconds > 30, f"the worker idles at {idle_mb:.0f} MB: too close to the cap"
     with PeakRss(pid) as rss:
         answer = transcribe(capped, silent_wav(seconds))
     assert answer.status_code == 200, answer.text
-    assert rss.peak_mb <= 340 * 1.1, rss.peak_mb
+    assert rss.peak_mb <= CAP_MB * 1.1, rss.peak_mb
     assert worker(capped)["pid"] == pid
